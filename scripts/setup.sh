@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what Rotor's demo and tests need, on a fresh Debian machine with Node 20
+# and Go 1.26: PostgreSQL server binaries, Node dependencies, and the testbed's
+# Go-built servers (cached outside git; a warm run takes seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pgbench >/dev/null; then
+  echo "setup: installing PostgreSQL from Debian ..."
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  # The package starts a system cluster where it can; Rotor runs its own throwaway servers.
+  $sudo_cmd apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci ..."
+  npm ci --no-audit --no-fund
+fi
+
+bash testbed/build.sh

@@ -1,0 +1,15 @@
+export { TestbedError, isTestbedError } from './errors.ts';
+export { waitFor, type WaitOptions } from './wait.ts';
+export { freePort } from './ports.ts';
+export { ServerProcess, type ServerProcessOptions } from './process.ts';
+export { cacheDir, openBaoBinary, postgresBinDir } from './binaries.ts';
+export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';
+export {
+  startOpenBao,
+  startOpenBaoCluster,
+  type OpenBaoDevServer,
+  type OpenBaoNode,
+  type OpenBaoCluster,
+  type StartOpenBaoOptions,
+  type StartOpenBaoClusterOptions,
+} from './openbao.ts';

@@ -1,0 +1,199 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openBaoBinary } from './binaries.ts';
+import { freePort } from './ports.ts';
+import { ServerProcess } from './process.ts';
+import { waitFor } from './wait.ts';
+
+export interface OpenBaoDevServer {
+  /** e.g. http://127.0.0.1:41234 */
+  address: string;
+  rootToken: string;
+  /** The binary, for running `bao agent` against this server. */
+  binary: string;
+  logTail(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOpenBaoOptions {
+  mode: 'dev';
+  timeoutMs?: number;
+}
+
+/** Environment for a bao process: no inherited BAO_/VAULT_ settings, HOME in the temp dir. */
+function baoEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('BAO_') && !key.startsWith('VAULT_')) env[key] = value;
+  }
+  env.HOME = home;
+  return env;
+}
+
+async function waitForListener(server: ServerProcess, address: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `${server.name} to listen on ${address}`,
+    async () => {
+      const res = await fetch(`${address}/v1/sys/seal-status`, { signal: AbortSignal.timeout(2_000) });
+      await res.body?.cancel();
+      return res.ok ? true : undefined;
+    },
+    { timeoutMs, signal: server.exitSignal },
+  ).catch((err: unknown) => {
+    throw server.failure('did not become ready', err);
+  });
+}
+
+/** A dev-mode OpenBao: in-memory, unsealed, with a random root token. */
+export async function startOpenBao(options: StartOpenBaoOptions): Promise<OpenBaoDevServer> {
+  const binary = openBaoBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-bao-dev-'));
+  const host = '127.0.0.1';
+  const rootToken = `root-${randomBytes(12).toString('hex')}`;
+  let server: ServerProcess | undefined;
+  try {
+    const port = await freePort(host);
+    const address = `http://${host}:${port}`;
+    server = new ServerProcess({
+      name: `openbao dev (${options.mode})`,
+      command: binary,
+      args: ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=${host}:${port}`, '-log-level=info'],
+      logFile: join(dir, 'openbao.log'),
+      env: baoEnv(dir),
+      cwd: dir,
+    });
+    await waitForListener(server, address, options.timeoutMs ?? 30_000);
+    const running = server;
+    return {
+      address,
+      rootToken,
+      binary,
+      logTail: () => running.logTail(),
+      async stop() {
+        await running.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface OpenBaoNode {
+  /** Raft node id, e.g. "node-1". */
+  id: string;
+  /** The node's own loopback address, like a pod IP: 127.0.0.2, 127.0.0.3, ... */
+  host: string;
+  /** API address, e.g. http://127.0.0.2:41234 */
+  address: string;
+  /** Raft/cluster address, e.g. https://127.0.0.2:41235 */
+  clusterAddress: string;
+  running: boolean;
+  /** Starts the node again with the same data, address and ports (e.g. after kill). */
+  start(): Promise<void>;
+  /** Graceful stop (SIGTERM). */
+  stop(): Promise<void>;
+  /** Crash (SIGKILL), waiting until the process is gone. */
+  kill(): Promise<void>;
+  logTail(): string;
+}
+
+export interface OpenBaoCluster {
+  nodes: OpenBaoNode[];
+  binary: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOpenBaoClusterOptions {
+  nodes?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * A raft cluster of OpenBao servers, each on its own loopback address so that
+ * nodes look like pods. The nodes are left uninitialized and unjoined: that is
+ * the unsealer's job.
+ */
+export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = {}): Promise<OpenBaoCluster> {
+  const binary = openBaoBinary();
+  const count = options.nodes ?? 3;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-bao-raft-'));
+  const nodes: OpenBaoNode[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 1; i <= count; i++) {
+      const id = `node-${i}`;
+      const host = `127.0.0.${i + 1}`;
+      const apiPort = await freePort(host);
+      const clusterPort = await freePort(host);
+      const home = join(dir, id);
+      mkdirSync(join(home, 'raft'), { recursive: true });
+      const address = `http://${host}:${apiPort}`;
+      const clusterAddress = `https://${host}:${clusterPort}`;
+      const configFile = join(home, 'config.hcl');
+      writeFileSync(
+        configFile,
+        [
+          'ui = false',
+          'disable_mlock = true',
+          `api_addr = "${address}"`,
+          `cluster_addr = "${clusterAddress}"`,
+          'storage "raft" {',
+          `  path = "${join(home, 'raft')}"`,
+          `  node_id = "${id}"`,
+          '}',
+          'listener "tcp" {',
+          `  address = "${host}:${apiPort}"`,
+          `  cluster_address = "${host}:${clusterPort}"`,
+          '  tls_disable = true',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      let server: ServerProcess | undefined;
+      const node: OpenBaoNode = {
+        id,
+        host,
+        address,
+        clusterAddress,
+        get running() {
+          return server?.running ?? false;
+        },
+        async start() {
+          if (server?.running) return;
+          server = new ServerProcess({
+            name: `openbao ${id}`,
+            command: binary,
+            args: ['server', `-config=${configFile}`, '-log-level=info'],
+            logFile: join(home, 'openbao.log'),
+            env: baoEnv(home),
+            cwd: home,
+          });
+          await waitForListener(server, address, timeoutMs);
+        },
+        async stop() {
+          await server?.stop();
+        },
+        async kill() {
+          server?.kill('SIGKILL');
+          await server?.stop();
+        },
+        logTail: () => server?.logTail() ?? '(not started)',
+      };
+      nodes.push(node);
+    }
+    await Promise.all(nodes.map((n) => n.start()));
+    return { nodes, binary, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { TestbedError } from './errors.ts';
+
+export interface ServerProcessOptions {
+  /** Short name used in errors, e.g. "openbao node-1". */
+  name: string;
+  command: string;
+  args: string[];
+  /** Where stdout and stderr go; its tail is quoted when the server fails. */
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * One child server process whose output is kept in a log file. `stop()` sends
+ * SIGTERM, escalates to SIGKILL, and resolves only once the process is gone,
+ * so a test's `finally` really leaves nothing behind.
+ */
+export class ServerProcess {
+  readonly name: string;
+  readonly logFile: string;
+  readonly #child: ChildProcess;
+  readonly #log: WriteStream;
+  readonly #exited: Promise<void>;
+  #exitCode: number | null = null;
+  #exitSignal: NodeJS.Signals | null = null;
+  #running = true;
+  /** Aborted when the process exits, so waits on it stop early. */
+  readonly exitSignal: AbortSignal;
+
+  constructor(options: ServerProcessOptions) {
+    this.name = options.name;
+    this.logFile = options.logFile;
+    this.#log = createWriteStream(options.logFile, { flags: 'a' });
+    const controller = new AbortController();
+    this.exitSignal = controller.signal;
+    this.#child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      uid: options.uid,
+      gid: options.gid,
+    });
+    this.#child.stdout?.pipe(this.#log, { end: false });
+    this.#child.stderr?.pipe(this.#log, { end: false });
+    this.#exited = new Promise<void>((resolve) => {
+      this.#child.once('error', (err) => {
+        this.#log.write(`\n[testbed] failed to spawn ${options.command}: ${err.message}\n`);
+        this.#running = false;
+        controller.abort(new TestbedError('TESTBED_SPAWN', `${this.name}: ${err.message}`));
+        resolve();
+      });
+      this.#child.once('exit', (code, signal) => {
+        this.#exitCode = code;
+        this.#exitSignal = signal;
+        this.#running = false;
+        controller.abort(new TestbedError('TESTBED_EXITED', `${this.name} exited (${this.describeExit()})`));
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  describeExit(): string {
+    return this.#exitSignal ? `signal ${this.#exitSignal}` : `code ${String(this.#exitCode)}`;
+  }
+
+  /** The last lines of the server's log, for error messages. */
+  logTail(lines = 40): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  /** An error that quotes the tail of the log, for start failures. */
+  failure(message: string, cause?: unknown): TestbedError {
+    return new TestbedError('TESTBED_START', `${this.name}: ${message}\n--- last lines of ${this.logFile} ---\n${this.logTail()}`, {
+      cause,
+    });
+  }
+
+  /** Sends a signal without waiting (e.g. SIGKILL to simulate a crash). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.#running) this.#child.kill(signal);
+  }
+
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.#running) {
+      this.#child.kill('SIGTERM');
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+      try {
+        await this.#exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    await this.#exited;
+    await this.#closeLog();
+  }
+
+  async #closeLog(): Promise<void> {
+    if (this.#log.closed || this.#log.destroyed) return;
+    this.#child.stdout?.unpipe(this.#log);
+    this.#child.stderr?.unpipe(this.#log);
+    this.#log.end();
+    await once(this.#log, 'close');
+  }
+}
