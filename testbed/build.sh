@@ -34,6 +34,8 @@ targets=${*:-openbao}
 for target in $targets; do
   case $target in
     openbao) build bao "$here/openbao" . ;;
+    # One multi-call binary: "rotor-kube etcd ..." and "rotor-kube kube-apiserver ...".
+    kube) build rotor-kube "$here/kube" . ;;
     *) echo "testbed: unknown target $target" >&2; exit 2 ;;
   esac
 done

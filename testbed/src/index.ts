@@ -13,3 +13,4 @@ export {
   type StartOpenBaoOptions,
   type StartOpenBaoClusterOptions,
 } from './openbao.ts';
+export * from './kube.ts';

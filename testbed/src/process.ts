@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { TestbedError } from './errors.ts';
 
@@ -16,6 +16,8 @@ export interface ServerProcessOptions {
   gid?: number;
 }
 
+const RECENT_OUTPUT_CHARS = 16_384;
+
 /**
  * One child server process whose output is kept in a log file. `stop()` sends
  * SIGTERM, escalates to SIGKILL, and resolves only once the process is gone,
@@ -30,6 +32,8 @@ export class ServerProcess {
   #exitCode: number | null = null;
   #exitSignal: NodeJS.Signals | null = null;
   #running = true;
+  /** The newest output, kept in memory so a failure can quote it before the log file is flushed. */
+  #recent = '';
   /** Aborted when the process exits, so waits on it stop early. */
   readonly exitSignal: AbortSignal;
 
@@ -46,8 +50,12 @@ export class ServerProcess {
       uid: options.uid,
       gid: options.gid,
     });
-    this.#child.stdout?.pipe(this.#log, { end: false });
-    this.#child.stderr?.pipe(this.#log, { end: false });
+    for (const stream of [this.#child.stdout, this.#child.stderr]) {
+      stream?.pipe(this.#log, { end: false });
+      stream?.on('data', (chunk: Buffer) => {
+        this.#recent = (this.#recent + chunk.toString('utf8')).slice(-RECENT_OUTPUT_CHARS);
+      });
+    }
     this.#exited = new Promise<void>((resolve) => {
       this.#child.once('error', (err) => {
         this.#log.write(`\n[testbed] failed to spawn ${options.command}: ${err.message}\n`);
@@ -55,7 +63,8 @@ export class ServerProcess {
         controller.abort(new TestbedError('TESTBED_SPAWN', `${this.name}: ${err.message}`));
         resolve();
       });
-      this.#child.once('exit', (code, signal) => {
+      // 'close' comes after the child's output streams end, so the tail is complete.
+      this.#child.once('close', (code, signal) => {
         this.#exitCode = code;
         this.#exitSignal = signal;
         this.#running = false;
@@ -79,11 +88,7 @@ export class ServerProcess {
 
   /** The last lines of the server's log, for error messages. */
   logTail(lines = 40): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
+    return this.#recent.trimEnd().split('\n').slice(-lines).join('\n') || '(no output)';
   }
 
   /** An error that quotes the tail of the log, for start failures. */

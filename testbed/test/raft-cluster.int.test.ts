@@ -17,12 +17,21 @@ interface RaftConfiguration {
   data: { config: { servers: { node_id: string; leader: boolean; voter: boolean }[] } };
 }
 
+/**
+ * Submits keys until the threshold is met. A node that is joining raft may
+ * answer "sealed" to the last key while it fetches the leader's data, so the
+ * end of unsealing is observed on seal-status.
+ */
 async function unseal(address: string, keys: string[]): Promise<void> {
   for (const key of keys) {
-    const status = await vaultOk<SealStatus>(address, undefined, 'PUT', 'sys/unseal', { key });
+    const status = await vaultOk<SealStatus & { progress: number }>(address, undefined, 'PUT', 'sys/unseal', { key });
     if (!status.sealed) return;
   }
-  throw new Error(`${address} still sealed after ${keys.length} keys`);
+  await waitFor(
+    `${address} to unseal`,
+    async () => ((await vaultOk<SealStatus>(address, undefined, 'GET', 'sys/seal-status')).sealed ? undefined : true),
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
 }
 
 describe('raft cluster from the testbed', { timeout: 180_000 }, () => {

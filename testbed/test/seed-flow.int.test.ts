@@ -72,7 +72,8 @@ describe('seed flow: database secrets engine on PostgreSQL', { timeout: 120_000 
       default_ttl: '1h',
     });
     const creds = await vaultOk<Creds>(bao.address, t, 'GET', 'database/creds/db-reader-role');
-    assert.match(creds.data.username, /db-reader-role/);
+    // Vault names users v-<auth method>-<role, truncated>-<random>-<timestamp>.
+    assert.match(creds.data.username, /^v-\w+-db-reade-/);
     assert.ok(creds.lease_id.startsWith('database/creds/db-reader-role/'));
 
     await withClient(db.url(creds.data.username, creds.data.password), async (c) => {
