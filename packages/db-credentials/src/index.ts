@@ -1,0 +1,18 @@
+export { DbCredentialsError, isDbCredentialsError, type DbCredentialsErrorCode, type DbCredentialsErrorContext } from './errors.ts';
+export { createDbCredentials, describeCredentials, sameLogin, type DbCredentials, type DbCredentialsInit } from './credentials.ts';
+export type { CredentialSource, CredentialListener, RotationReason } from './source.ts';
+export { CredentialMetrics, type PoolStats } from './metrics.ts';
+export { RotatingPool, type RotatingPoolOptions, type PoolSettings, type TransactionClient } from './rotating-pool.ts';
+export { SECRET_LOG_PATHS } from './logger.ts';
+export {
+  renewalTime,
+  expiryTime,
+  isTruncated,
+  backoffDelay,
+  retryTime,
+  DEFAULT_RENEWAL,
+  DEFAULT_BACKOFF,
+  type LeaseTerm,
+  type RenewalPolicy,
+  type BackoffPolicy,
+} from './timing.ts';

@@ -1,0 +1,335 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { describeCredentials, sameLogin, type DbCredentials } from './credentials.ts';
+import { DbCredentialsError } from './errors.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { silentLogger } from './logger.ts';
+import { CredentialMetrics, type PoolStats } from './metrics.ts';
+import { breaksConnection, isLoginRefused, isPermissionDenied } from './pg-errors.ts';
+import type { CredentialSource, RotationReason } from './source.ts';
+import { backoffDelay } from './timing.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** pg Pool settings except the login, which always comes from the source. */
+export type PoolSettings = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'>;
+
+export interface RotatingPoolOptions {
+  source: CredentialSource;
+  pg: PoolSettings;
+  metrics?: CredentialMetrics;
+  logger?: Logger;
+  /** Run once on a new pool before it takes traffic. */
+  verifyQuery?: string;
+  /** Attempts to verify new credentials before keeping the current ones. */
+  verifyAttempts?: number;
+  /** After a failed recovery, ignore further login refusals of that pool this long. */
+  recoveryQuietMs?: number;
+}
+
+/** What a transaction callback gets: queries on one connection inside BEGIN/COMMIT. */
+export type TransactionClient = Pick<pg.PoolClient, 'query'>;
+
+/** One pg Pool for one set of credentials. */
+interface Generation {
+  readonly id: number;
+  readonly creds: DbCredentials;
+  readonly pool: pg.Pool;
+  /** Operations (queries, transactions) that hold or wait for a connection. */
+  active: number;
+  retired: boolean;
+  /** Hand the credentials back to the source once closed (not for the source's current ones). */
+  release: boolean;
+  closing: boolean;
+  /** Resolves once the pool ended and the credentials were released. */
+  readonly closed: Promise<void>;
+  readonly markClosed: () => void;
+  recovery?: Promise<Generation | undefined>;
+  lastFailedRecoveryMs?: number;
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown; stage: 'connect' | 'run'; credentialsRefused: boolean };
+
+/**
+ * A pg pool whose login follows a CredentialSource. New credentials get a new
+ * pg.Pool, verified with one query before it takes traffic; the old pool is
+ * ended only once its in-flight operations finish (soft eviction), then its
+ * credentials are released to the source for revocation. Credentials that
+ * fail verification never replace working ones.
+ */
+export class RotatingPool {
+  readonly #source: CredentialSource;
+  readonly #settings: PoolSettings;
+  readonly #metrics: CredentialMetrics;
+  readonly #log: Logger;
+  readonly #verifyQuery: string;
+  readonly #verifyAttempts: number;
+  readonly #recoveryQuietMs: number;
+  readonly #lifecycle = new Lifecycle('RotatingPool');
+  readonly #generations = new Set<Generation>();
+  #current: Generation | undefined;
+  #nextId = 1;
+  /** Rotations run one at a time, in order. */
+  #rotations: Promise<void> = Promise.resolve();
+  #unsubscribe: (() => void) | undefined;
+  #untrack: (() => void) | undefined;
+
+  constructor(options: RotatingPoolOptions) {
+    this.#source = options.source;
+    this.#settings = options.pg;
+    this.#metrics = options.metrics ?? new CredentialMetrics();
+    this.#log = (options.logger ?? silentLogger()).child({ component: 'rotating-pool' });
+    this.#verifyQuery = options.verifyQuery ?? 'SELECT 1';
+    this.#verifyAttempts = options.verifyAttempts ?? 3;
+    this.#recoveryQuietMs = options.recoveryQuietMs ?? 1_000;
+  }
+
+  /** Opens the first pool with the source's current credentials (the source must be started). */
+  async start(): Promise<void> {
+    this.#lifecycle.beginStart();
+    try {
+      this.#unsubscribe = this.#source.subscribe((creds, reason) => void this.#enqueueRotation(creds, reason));
+      this.#current = await this.#open(this.#source.current());
+      this.#untrack = this.#metrics.trackPool(() => this.stats());
+      this.#lifecycle.endStart(true);
+    } catch (err) {
+      this.#unsubscribe?.();
+      this.#lifecycle.endStart(false);
+      throw err;
+    }
+  }
+
+  /** The user the pool logs in as right now. */
+  get username(): string {
+    this.#lifecycle.assertRunning('username');
+    return this.#live().creds.username;
+  }
+
+  /** Connections across all generations (old ones drain while the new one serves). */
+  stats(): PoolStats & { generations: number } {
+    const sum = { total: 0, idle: 0, waiting: 0, generations: this.#generations.size };
+    for (const g of this.#generations) {
+      sum.total += g.pool.totalCount;
+      sum.idle += g.pool.idleCount;
+      sum.waiting += g.pool.waitingCount;
+    }
+    return sum;
+  }
+
+  /**
+   * Runs one statement. If the database refuses the credentials (login refused,
+   * or permission denied because the role is gone), asks the source once for
+   * fresh ones and retries on the new pool: safe, as the statement never ran.
+   */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    this.#lifecycle.assertRunning('query');
+    const run = (client: pg.PoolClient): Promise<pg.QueryResult<R>> => client.query<R>(text, values);
+    const gen = this.#live();
+    const first = await this.#attempt(gen, run);
+    if (first.ok) return first.value;
+    const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
+    if (next === undefined) throw first.error;
+    const second = await this.#attempt(next, run);
+    if (second.ok) return second.value;
+    throw second.error;
+  }
+
+  /**
+   * Runs `fn` inside BEGIN/COMMIT on one connection of one pool generation,
+   * rolling back if it throws. Retried on fresh credentials only when the
+   * connection could not be opened; a transaction that started is never re-run,
+   * but a refusal inside it still triggers recovery for the next call.
+   */
+  async transaction<T>(fn: (client: TransactionClient) => Promise<T>): Promise<T> {
+    this.#lifecycle.assertRunning('transaction');
+    const run = (client: pg.PoolClient): Promise<T> => inTransaction(client, fn);
+    const gen = this.#live();
+    const first = await this.#attempt(gen, run);
+    if (first.ok) return first.value;
+    const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
+    if (next === undefined || first.stage === 'run') throw first.error;
+    const second = await this.#attempt(next, run);
+    if (second.ok) return second.value;
+    throw second.error;
+  }
+
+  /** Stops following the source, waits for in-flight operations, ends every pool. */
+  async stop(): Promise<void> {
+    this.#lifecycle.beginStop();
+    this.#unsubscribe?.();
+    await this.#rotations;
+    for (const gen of this.#generations) {
+      // The current credentials stay with the source, which revokes them on its own stop.
+      this.#retire(gen, gen !== this.#current);
+    }
+    await Promise.all([...this.#generations].map((g) => g.closed));
+    this.#untrack?.();
+    this.#current = undefined;
+    this.#lifecycle.endStop();
+  }
+
+  #live(): Generation {
+    if (this.#current === undefined) throw new DbCredentialsError('DBCREDS_NOT_STARTED', 'RotatingPool has no pool');
+    return this.#current;
+  }
+
+  #enqueueRotation(creds: DbCredentials, reason: RotationReason): Promise<void> {
+    const next = this.#rotations.then(() => this.#rotate(creds, reason));
+    this.#rotations = next;
+    return next;
+  }
+
+  async #rotate(creds: DbCredentials, reason: RotationReason): Promise<void> {
+    const old = this.#current;
+    if (this.#lifecycle.stopping || old === undefined || sameLogin(old.creds, creds)) return;
+    let gen: Generation;
+    try {
+      gen = await this.#open(creds);
+    } catch (err) {
+      this.#metrics.rotationFailures.inc({ stage: 'verify' });
+      this.#log.warn({ err: errorSummary(err), reason, next: describeCredentials(creds), current: describeCredentials(old.creds) }, 'new credentials failed verification; keeping the current pool');
+      return;
+    }
+    if (this.#lifecycle.stopping) {
+      this.#retire(gen, false);
+      return;
+    }
+    this.#current = gen;
+    this.#metrics.rotations.inc({ reason });
+    this.#log.info({ reason, generation: gen.id, from: describeCredentials(old.creds), to: describeCredentials(creds) }, 'rotated to new credentials');
+    this.#retire(old, true);
+  }
+
+  /** A new pg.Pool for `creds`, verified with one query (with a few retries). */
+  async #open(creds: DbCredentials): Promise<Generation> {
+    const pool = new pg.Pool({ ...this.#settings, user: creds.username, password: creds.password });
+    const id = this.#nextId++;
+    // An idle connection dying (server restart, terminated backend) must not crash the process.
+    pool.on('error', (err) => this.#log.warn({ generation: id, err: errorSummary(err) }, 'idle connection failed'));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await pool.query(this.#verifyQuery);
+        break;
+      } catch (err) {
+        if (attempt + 1 >= this.#verifyAttempts) {
+          await pool.end().catch(() => undefined);
+          throw new DbCredentialsError('DBCREDS_VERIFY_FAILED', `new credentials for ${creds.username} failed verification: ${errorSummary(err).message}`, {
+            username: creds.username,
+            ...(creds.leaseId === undefined ? {} : { leaseId: creds.leaseId }),
+          }, { cause: err });
+        }
+        await delay(backoffDelay(attempt, Math.random(), { baseDelayMs: 100, maxDelayMs: 1_000 }));
+      }
+    }
+    let markClosed = (): void => undefined;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const gen: Generation = { id, creds, pool, active: 0, retired: false, release: false, closing: false, closed, markClosed };
+    this.#generations.add(gen);
+    return gen;
+  }
+
+  async #attempt<T>(gen: Generation, fn: (client: pg.PoolClient) => Promise<T>): Promise<Attempt<T>> {
+    gen.active++;
+    try {
+      let client: pg.PoolClient;
+      try {
+        client = await gen.pool.connect();
+      } catch (error) {
+        return { ok: false, error, stage: 'connect', credentialsRefused: isLoginRefused(error) };
+      }
+      let broken: unknown;
+      try {
+        return { ok: true, value: await fn(client) };
+      } catch (error) {
+        if (breaksConnection(error)) broken = error;
+        const credentialsRefused = isLoginRefused(error) || (isPermissionDenied(error) && !broken && (await roleGone(client, gen.creds.username)));
+        return { ok: false, error, stage: 'run', credentialsRefused };
+      } finally {
+        client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+      }
+    } finally {
+      gen.active--;
+      if (gen.retired && gen.active === 0) this.#close(gen);
+    }
+  }
+
+  /**
+   * The database refused `gen`'s credentials: one refresh from the source for
+   * all callers that saw it (coalesced), then the generation to retry on, if any.
+   */
+  #recover(gen: Generation): Promise<Generation | undefined> {
+    if (this.#current !== gen) return Promise.resolve(this.#current);
+    if (gen.recovery) return gen.recovery;
+    if (gen.lastFailedRecoveryMs !== undefined && Date.now() - gen.lastFailedRecoveryMs < this.#recoveryQuietMs) {
+      return Promise.resolve(undefined);
+    }
+    this.#log.warn({ generation: gen.id, current: describeCredentials(gen.creds) }, 'database refused the credentials; asking the source for fresh ones');
+    gen.recovery = (async () => {
+      try {
+        const fresh = await this.#source.refresh(gen.creds);
+        await this.#enqueueRotation(fresh, 'auth-failure');
+      } catch (err) {
+        this.#log.warn({ err: errorSummary(err) }, 'credential refresh failed');
+      }
+      if (this.#current !== gen && !this.#lifecycle.stopping) return this.#current;
+      gen.lastFailedRecoveryMs = Date.now();
+      return undefined;
+    })().finally(() => {
+      gen.recovery = undefined;
+    });
+    return gen.recovery;
+  }
+
+  /** Stops routing to `gen`; it closes once its in-flight operations finish. */
+  #retire(gen: Generation, release: boolean): void {
+    if (gen.retired) return;
+    gen.retired = true;
+    gen.release = release;
+    if (gen.active === 0) this.#close(gen);
+  }
+
+  #close(gen: Generation): void {
+    if (gen.closing) return;
+    gen.closing = true;
+    void (async () => {
+      await gen.pool.end().catch((err: unknown) => this.#log.warn({ generation: gen.id, err: errorSummary(err) }, 'ending a drained pool failed'));
+      this.#generations.delete(gen);
+      if (!gen.release) return;
+      try {
+        await this.#source.release(gen.creds);
+      } catch (err) {
+        this.#log.warn({ generation: gen.id, err: errorSummary(err), released: describeCredentials(gen.creds) }, 'releasing old credentials failed');
+      }
+    })().finally(gen.markClosed);
+  }
+}
+
+async function inTransaction<T>(client: pg.PoolClient, fn: (client: TransactionClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  let value: T;
+  try {
+    value = await fn(client);
+  } catch (err) {
+    // A failed ROLLBACK means the connection is unusable: surface it so the client is discarded.
+    await client.query('ROLLBACK');
+    throw err;
+  }
+  await client.query('COMMIT');
+  return value;
+}
+
+/** Whether the login role no longer exists (its lease was revoked and the role dropped). */
+async function roleGone(client: pg.PoolClient, username: string): Promise<boolean> {
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [username]);
+    return rowCount === 0;
+  } catch {
+    return true;
+  }
+}
+
+/** An error reduced to what is safe to log: pg errors carry no secrets in code and message. */
+function errorSummary(err: unknown): { message: string; code?: string } {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? { message: err.message, code } : { message: err.message };
+}
