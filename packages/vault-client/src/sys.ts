@@ -174,7 +174,7 @@ const leaseInfoSchema = dataOf(
     renewable: z.boolean(),
     issue_time: z.string().nullish(),
     expire_time: z.string().nullish(),
-    last_renewal_time: z.string().nullish(),
+    last_renewal: z.string().nullish(),
   }),
 ).transform((l) => ({
   id: l.id,
@@ -182,7 +182,7 @@ const leaseInfoSchema = dataOf(
   renewable: l.renewable,
   issueTime: l.issue_time ?? undefined,
   expireTime: l.expire_time ?? undefined,
-  lastRenewalTime: l.last_renewal_time ?? undefined,
+  lastRenewal: l.last_renewal ?? undefined,
 }));
 
 export type LeaseInfo = z.output<typeof leaseInfoSchema>;
