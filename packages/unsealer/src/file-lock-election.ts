@@ -1,0 +1,113 @@
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { UnsealerError, UnsealerErrorCode, describeError } from './errors.ts';
+import { decideLease, type LeaderElection, type LeaseRecord } from './election.ts';
+
+const recordSchema = z.object({ holder: z.string(), renewedAt: z.number(), durationMs: z.number() });
+const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code;
+
+export interface FileLockOptions {
+  identity: string;
+  /** A holder that has not renewed for this long is presumed dead. Default 15 s. */
+  leaseMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Leader election for static mode on one machine (or a shared filesystem): a
+ * lock file created exclusively, renewed with a timestamp, taken over when
+ * stale. A takeover race can leave two candidates believing they won until
+ * the next renewal reads the file back; Vault itself refuses a second init, so
+ * the worst case is a duplicate unseal submission.
+ */
+export class FileLockElection implements LeaderElection {
+  readonly description: string;
+  readonly #path: string;
+  readonly #identity: string;
+  readonly #leaseMs: number;
+  readonly #now: () => number;
+
+  constructor(path: string, options: FileLockOptions) {
+    this.#path = path;
+    this.description = `lock file ${path}`;
+    this.#identity = options.identity;
+    this.#leaseMs = options.leaseMs ?? 15_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async tryAcquire(): Promise<boolean> {
+    try {
+      const now = this.#now();
+      const current = await this.#read();
+      switch (decideLease(current, this.#identity, now)) {
+        case 'held-by-other':
+          return false;
+        case 'renew':
+          await this.#replace(now);
+          return true;
+        case 'take-over':
+          await unlink(this.#path).catch((err: unknown) => {
+            if (errnoOf(err) !== 'ENOENT') throw err;
+          });
+          return await this.#create(now);
+        case 'acquire':
+          return await this.#create(now);
+      }
+    } catch (err) {
+      throw new UnsealerError(UnsealerErrorCode.election, `${this.description}: ${errnoOf(err) ?? describeError(err)}`, { cause: err });
+    }
+  }
+
+  async release(): Promise<void> {
+    const current = await this.#read().catch(() => undefined);
+    if (current?.holder === this.#identity) await unlink(this.#path).catch(() => undefined);
+  }
+
+  async #read(): Promise<LeaseRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    // A half-written or foreign file counts as stale, renewed at epoch 0.
+    const parsed = recordSchema.safeParse(safeJson(text));
+    return parsed.success ? parsed.data : { holder: '(unreadable)', renewedAt: 0, durationMs: 0 };
+  }
+
+  /** Exclusive create: of several candidates exactly one links its complete file into place. */
+  async #create(now: number): Promise<boolean> {
+    const temp = await this.#writeTemp(now);
+    try {
+      await link(temp, this.#path);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Renewal: a complete new file renamed over the old one. */
+  async #replace(now: number): Promise<void> {
+    await rename(await this.#writeTemp(now), this.#path);
+  }
+
+  async #writeTemp(now: number): Promise<string> {
+    const temp = `${this.#path}.${randomBytes(6).toString('hex')}.tmp`;
+    const record: LeaseRecord = { holder: this.#identity, renewedAt: now, durationMs: this.#leaseMs };
+    await writeFile(temp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+    return temp;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,107 @@
+import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
+import { UnsealerErrorCode } from './errors.ts';
+import type { NodeDiscovery, NodeTarget } from './discovery.ts';
+import { kubeError } from './k8s.ts';
+import type { Trigger } from './triggers.ts';
+
+export interface PodDiscoveryOptions {
+  namespace: string;
+  /** e.g. "app.kubernetes.io/name=vault,component=server" */
+  labelSelector: string;
+  /** Default http. */
+  scheme?: 'http' | 'https';
+  /** Default 8200. */
+  port?: number;
+}
+
+/**
+ * Pods that can be talked to, by pod IP: running, not being deleted. Pure, so
+ * the selection rules are unit-tested without an API server.
+ */
+export function podTargets(pods: readonly V1Pod[], options: Pick<PodDiscoveryOptions, 'scheme' | 'port'>): NodeTarget[] {
+  const scheme = options.scheme ?? 'http';
+  const port = options.port ?? 8200;
+  return pods
+    .filter((p) => p.metadata?.name && p.status?.podIP && p.status.phase === 'Running' && !p.metadata.deletionTimestamp)
+    .map((p) => {
+      const ip = p.status?.podIP ?? '';
+      const host = ip.includes(':') ? `[${ip}]` : ip;
+      return { id: p.metadata?.name ?? ip, address: `${scheme}://${host}:${port}` };
+    })
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Vault pods selected by label, addressed by pod IP (the way raft peers see each other). */
+export class KubernetesPodDiscovery implements NodeDiscovery {
+  readonly description: string;
+  readonly #api: CoreV1Api;
+  readonly #options: PodDiscoveryOptions;
+
+  constructor(api: CoreV1Api, options: PodDiscoveryOptions) {
+    this.#api = api;
+    this.#options = options;
+    this.description = `pods ${options.namespace}/${options.labelSelector}`;
+  }
+
+  async list(): Promise<NodeTarget[]> {
+    try {
+      const pods = await this.#api.listNamespacedPod({ namespace: this.#options.namespace, labelSelector: this.#options.labelSelector });
+      return podTargets(pods.items, this.#options);
+    } catch (err) {
+      throw kubeError(UnsealerErrorCode.discovery, `list ${this.description}`, err);
+    }
+  }
+}
+
+/**
+ * Fires a pass on every change of a selected pod (started, became ready, got
+ * an IP, restarted). The watch is re-opened when the server ends it.
+ */
+export class PodWatchTrigger implements Trigger {
+  readonly #config: KubeConfig;
+  readonly #options: PodDiscoveryOptions;
+  #abort: AbortController | undefined;
+  #reopen: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(config: KubeConfig, options: PodDiscoveryOptions) {
+    this.#config = config;
+    this.#options = options;
+  }
+
+  start(fire: (why: string) => void, onError: (err: unknown) => void): void {
+    // The periodic resync covers a gap; re-open after a pause, not in a tight loop.
+    const reopenLater = (err: unknown): void => {
+      if (this.#stopped) return;
+      if (err) onError(kubeError(UnsealerErrorCode.discovery, `watch ${this.#options.labelSelector}`, err));
+      this.#reopen = setTimeout(open, 1_000);
+    };
+    const open = (): void => {
+      this.#reopen = undefined;
+      if (this.#stopped) return;
+      const path = `/api/v1/namespaces/${encodeURIComponent(this.#options.namespace)}/pods`;
+      new Watch(this.#config)
+        .watch(
+          path,
+          { labelSelector: this.#options.labelSelector },
+          (phase: string, pod: V1Pod) => fire(`pod ${pod.metadata?.name ?? '?'} ${phase.toLowerCase()}`),
+          reopenLater,
+        )
+        .then((abort) => {
+          if (this.#stopped) abort.abort();
+          else this.#abort = abort;
+        })
+        .catch(reopenLater);
+    };
+    open();
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reopen);
+    this.#abort?.abort();
+    this.#abort = undefined;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,17 @@
+import { UnsealerError, type UnsealerErrorCode } from './errors.ts';
+
+/** The HTTP status of a @kubernetes/client-node ApiException, if it is one. */
+export function kubeStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * Wraps a Kubernetes API failure. Only the status goes into the message: an
+ * ApiException's own message embeds response bodies and headers.
+ */
+export function kubeError(code: UnsealerErrorCode, what: string, err: unknown): UnsealerError {
+  const status = kubeStatus(err);
+  const detail = status === undefined ? (err instanceof Error ? err.name : 'error') : `status ${status}`;
+  return new UnsealerError(code, `${what} failed (${detail})`, { cause: status === undefined ? err : undefined });
+}
