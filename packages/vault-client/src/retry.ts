@@ -30,6 +30,8 @@ export function retryAfterMs(header: string | null | undefined, nowMs: number): 
   if (header == null || header.trim() === '') return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1_000;
+  // An HTTP date has a weekday and month name; Date.parse alone would take "-1" as a year.
+  if (!/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
