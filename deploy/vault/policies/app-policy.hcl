@@ -1,0 +1,4 @@
+# users-api (read side): may only issue SELECT-only credentials.
+path "database/creds/db-reader-role" {
+  capabilities = ["read"]
+}

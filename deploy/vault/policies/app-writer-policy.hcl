@@ -1,0 +1,4 @@
+# users-api (write side): may only issue read-write credentials.
+path "database/creds/db-writer-role" {
+  capabilities = ["read"]
+}
