@@ -45,7 +45,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
       parsed.error.issues.flatMap((i) =>
         i.code === 'unrecognized_keys'
           ? i.keys.map((key) => source.issue(i.path, `unknown key "${key}"`, key))
-          : [source.issue(i.path, i.message)],
+          : [source.issue(i.path, source.has(i.path) ? i.message : `missing key "${String(i.path.at(-1))}"`)],
       ),
     );
   }

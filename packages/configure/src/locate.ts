@@ -20,6 +20,11 @@ export class YamlSource {
     return this.document.errors.map((e) => this.#issueAtOffset(e.pos[0], e.message.split('\n')[0] ?? e.message));
   }
 
+  /** Whether the file has a value at `path` (a schema issue without one is a missing key). */
+  has(path: IssuePath): boolean {
+    return this.document.hasIn(path);
+  }
+
   /**
    * An issue at the value found at `path`, or at the key `key` of the map
    * there (unknown keys). A path that does not exist (a missing key) points at
