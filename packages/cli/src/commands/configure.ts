@@ -1,0 +1,102 @@
+import { Command } from 'commander';
+import {
+  applyPlan,
+  configJsonSchema,
+  ConfigureErrorCode,
+  isConfigureError,
+  loadConfig,
+  planChanges,
+  planToJson,
+  readLiveState,
+  renderPlan,
+  writeCount,
+} from '@rotor/configure';
+import type { Plan } from '@rotor/configure';
+import { isVaultError } from '@rotor/vault-client';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { vaultClient, withVaultOptions } from '../vault-options.ts';
+import type { VaultOptions } from '../vault-options.ts';
+
+interface PlanOptions extends VaultOptions {
+  config: string;
+  prune?: boolean;
+  json?: boolean;
+  showUnchanged?: boolean;
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+function useColor(): boolean {
+  return process.stdout.isTTY === true && !process.env.NO_COLOR;
+}
+
+/** Load (validate everything), read live state, plan: no write happens before this returns. */
+async function makePlan(options: PlanOptions): Promise<{ plan: Plan; client: ReturnType<typeof vaultClient> }> {
+  const desired = loadConfig(options.config);
+  const client = vaultClient(options);
+  const live = await readLiveState(client, desired);
+  return { plan: planChanges(desired, live, { prune: options.prune === true }), client };
+}
+
+/** Maps the configure package's errors to exit codes; messages never hold secrets. */
+function asCliError(err: unknown): unknown {
+  if (isConfigureError(err)) {
+    const code = {
+      [ConfigureErrorCode.FILE]: ExitCode.INVALID_CONFIG,
+      [ConfigureErrorCode.INVALID]: ExitCode.INVALID_CONFIG,
+      [ConfigureErrorCode.CONFLICT]: ExitCode.VAULT,
+      [ConfigureErrorCode.READ]: ExitCode.VAULT,
+      [ConfigureErrorCode.APPLY]: ExitCode.APPLY_FAILED,
+    }[err.code];
+    return new CliError(code, err.message, { cause: err });
+  }
+  if (isVaultError(err)) return new CliError(ExitCode.VAULT, err.message, { cause: err });
+  return err;
+}
+
+function planOptions(command: Command): Command {
+  return withVaultOptions(command)
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('--prune', 'also delete resources of managed kinds that the file does not declare')
+    .option('--json', 'print the plan as JSON')
+    .option('--show-unchanged', 'list unchanged resources too');
+}
+
+/** `rotor configure plan|apply|schema`. */
+export function configureCommand(): Command {
+  const configure = new Command('configure').description('Vault configuration as code: plan and apply a YAML file');
+
+  planOptions(configure.command('plan').description('show what apply would change (read-only)')).action(async (options: PlanOptions) => {
+    try {
+      const { plan } = await makePlan(options);
+      process.stdout.write(options.json ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : renderPlan(plan, { color: useColor(), showUnchanged: options.showUnchanged === true }));
+    } catch (err) {
+      throw asCliError(err);
+    }
+  });
+
+  planOptions(configure.command('apply').description('make Vault match the file (validates and plans first)')).action(async (options: PlanOptions) => {
+    try {
+      const { plan, client } = await makePlan(options);
+      const color = useColor();
+      if (!options.json) process.stdout.write(renderPlan(plan, { color, showUnchanged: options.showUnchanged === true }));
+      const result = await applyPlan(client, plan, {
+        onAction: (change, action) => {
+          if (!options.json) process.stdout.write(`  done: ${action.method} ${action.path} (${change.op} ${change.id})\n`);
+        },
+      });
+      if (options.json) process.stdout.write(`${JSON.stringify({ ...(planToJson(plan) as object), applied: result.writes })}\n`);
+      else if (writeCount(plan) > 0) process.stdout.write(`Applied: ${result.writes} write request(s).\n`);
+    } catch (err) {
+      throw asCliError(err);
+    }
+  });
+
+  configure
+    .command('schema')
+    .description('print the JSON Schema of the configuration file')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+
+  return configure;
+}

@@ -1,0 +1,3 @@
+export { createProgram } from './program.ts';
+export { run } from './run.ts';
+export { CliError, ExitCode } from './exit-codes.ts';

@@ -1,0 +1,36 @@
+import { CommanderError } from 'commander';
+import type { Command } from 'commander';
+import { CliError, ExitCode } from './exit-codes.ts';
+import { createProgram } from './program.ts';
+
+/**
+ * Runs `rotor` with `argv` (user arguments only) and returns the exit code.
+ * Expected failures print one clear message; only unexpected ones show a
+ * stack, and only with ROTOR_DEBUG=1.
+ */
+export async function run(argv: readonly string[]): Promise<ExitCode> {
+  const program = createProgram();
+  throwInsteadOfExit(program);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version "errors" are successes; commander has printed the message already.
+      return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`rotor: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const detail = process.env.ROTOR_DEBUG === '1' && err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`rotor: unexpected error: ${detail}\n`);
+    return ExitCode.INTERNAL;
+  }
+}
+
+/** Commander exits the process on its own errors; make every (sub)command throw so run() picks the code. */
+function throwInsteadOfExit(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) throwInsteadOfExit(sub);
+}
