@@ -7,6 +7,12 @@ import { UnsealKeys } from './keys.ts';
 
 /** A pass is the retry loop, so each call is tried once and bounded in time. */
 const clientOptions = { timeoutMs: 5_000, retry: { attempts: 1 } };
+/**
+ * Init sets up raft and the barrier and can take seconds on a busy machine.
+ * Giving up early would lose the keys: the answer is their only copy.
+ */
+const INIT_TIMEOUT_MS = 300_000;
+const JOIN_TIMEOUT_MS = 60_000;
 
 /** Errors that mean "cannot talk to this node now", not "the node said no". */
 function isUnreachable(err: unknown): boolean {
@@ -72,7 +78,8 @@ export class NodeDriver {
 
   async initialize(target: NodeTarget, shares: number, threshold: number): Promise<UnsealKeys> {
     try {
-      const init = await this.#client(target.address).sys.init({ secretShares: shares, secretThreshold: threshold });
+      const client = new VaultClient({ address: target.address, ...clientOptions, timeoutMs: INIT_TIMEOUT_MS });
+      const init = await client.sys.init({ secretShares: shares, secretThreshold: threshold });
       return new UnsealKeys({ keys: init.keysBase64, threshold, rootToken: init.rootToken });
     } catch (err) {
       throw nodeError(target, 'initialize', err);
@@ -82,7 +89,8 @@ export class NodeDriver {
   async join(target: NodeTarget, leaderAddress: string): Promise<void> {
     let joined: boolean;
     try {
-      joined = (await this.#client(target.address).sys.raftJoin({ leaderApiAddr: leaderAddress })).joined;
+      const client = new VaultClient({ address: target.address, ...clientOptions, timeoutMs: JOIN_TIMEOUT_MS });
+      joined = (await client.sys.raftJoin({ leaderApiAddr: leaderAddress })).joined;
     } catch (err) {
       throw nodeError(target, `join ${leaderAddress}`, err);
     }

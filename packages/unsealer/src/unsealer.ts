@@ -93,6 +93,7 @@ export class Unsealer {
   readonly #unsealSubmittedAt: Record<string, number> = {};
   readonly #sealedSince = new Map<string, number>();
   #leading = false;
+  #lastWaits = '[]';
 
   constructor(options: UnsealerOptions) {
     const shares = options.shares ?? 5;
@@ -128,6 +129,7 @@ export class Unsealer {
   /** Runs passes until stop() or an alarm. */
   start(): void {
     this.#enter('running', ['new']);
+    this.#logStart();
     for (const trigger of this.#triggers) {
       trigger.start(
         (why) => this.#trigger(why),
@@ -162,6 +164,7 @@ export class Unsealer {
    */
   async runUntilSettled(timeoutMs = 120_000): Promise<PassReport> {
     this.#enter('running', ['new']);
+    this.#logStart();
     const deadline = this.#now() + timeoutMs;
     try {
       for (;;) {
@@ -175,6 +178,14 @@ export class Unsealer {
       if (this.#state === 'running') this.#state = 'stopped';
       if (this.#leading) await this.#election.release();
     }
+  }
+
+  #logStart(): void {
+    const { discovery, keyStore, shares, threshold, rootToken = 'keep' } = this.#options;
+    this.#log.info(
+      { discovery: discovery.description, keyStore: keyStore.description, election: this.#election.description, shares, threshold, rootToken },
+      'unsealer started',
+    );
   }
 
   #enter(next: UnsealerState, from: UnsealerState[]): void {
@@ -250,9 +261,11 @@ export class Unsealer {
       this.#metrics.pass('alarm');
       return { report: { leading, nodes, plan }, wakeAt: this.#now() };
     }
-    if (plan.actions.length > 0 || plan.waits.length > 0) {
-      this.#log.info({ actions: plan.actions.map(describeAction), waits: plan.waits }, plan.actions.length > 0 ? 'acting' : 'waiting');
-    }
+    // Actions are always news; an unchanged wait is logged once, not every pass.
+    const waits = JSON.stringify(plan.waits);
+    if (plan.actions.length > 0) this.#log.info({ actions: plan.actions.map(describeAction), waits: plan.waits }, 'acting');
+    else if (waits !== this.#lastWaits && plan.waits.length > 0) this.#log.info({ waits: plan.waits }, 'waiting');
+    this.#lastWaits = waits;
     this.#metrics.pass(plan.actions.length > 0 ? 'acted' : 'idle');
     const changed = await this.#act(plan.actions, signal);
     // After init (keys to persist) or a rejection (an alarm to raise), decide again at once.
