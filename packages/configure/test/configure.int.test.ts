@@ -131,4 +131,21 @@ describe('configure apply against OpenBao and PostgreSQL', { timeout: 180_000 },
     const { client } = countingClient(bao.address, bao.rootToken);
     assert.equal(await sqlstate(await login(client, 'db-writer-role'), 'SELECT * FROM users'), undefined);
   });
+
+  it('manages approle roles idempotently too', async () => {
+    const file = `${config.dir}/approle.yaml`;
+    writeFileSync(file, `auth:
+  - path: approle
+    type: approle
+    roles:
+      - name: ci
+        token_policies: [default]
+        secret_id_ttl: 10m
+        token_ttl: 20m
+        token_max_ttl: 1h
+`);
+    const first = await run(file);
+    assert.deepEqual(first.writes, ['POST sys/auth/approle', 'POST auth/approle/role/ci']);
+    assert.deepEqual((await run(file)).writes, []);
+  });
 });

@@ -162,4 +162,20 @@ describe('planner', () => {
     for (const out of [plain, JSON.stringify(planToJson(plan))]) assert.equal(out.includes(PASSWORD), false);
     assert.match(renderPlan(planChanges(desired, appliedState(), { prune: false }), { color: false }), /^No changes/);
   });
+
+  it('detects the write-only reviewer JWT by presence, and sends it only as a Secret', () => {
+    const withJwt = parseConfig(text.replace('kubernetes_host: https://k8s:443', 'kubernetes_host: https://k8s:443\n      token_reviewer_jwt: { fromEnv: REVIEWER_JWT }'), 'vault.yaml', {
+      env: { ...env, REVIEWER_JWT: 'reviewer-jwt-value' },
+    });
+    const [update] = planChanges(withJwt, appliedState(), { prune: false }).changes.filter((c) => c.op !== 'unchanged');
+    assert.equal(update?.id, 'auth/kubernetes/config');
+    assert.deepEqual(update.fields.map((f) => f.field), ['token_reviewer_jwt']);
+    assert.ok(update.actions[0]?.body?.token_reviewer_jwt instanceof Secret);
+    const live = appliedState();
+    const config = live.kubernetesConfigs.get('kubernetes');
+    assert.ok(config);
+    config.token_reviewer_jwt_set = true;
+    assert.equal(writeCount(planChanges(withJwt, live, { prune: false })), 0);
+    assert.deepEqual(active(planChanges(desired, live, { prune: false }).changes), ['update auth/kubernetes/config']);
+  });
 });
