@@ -17,3 +17,4 @@ export { NodeDriver, keyRejection, type UnsealOutcome } from './nodes.ts';
 export { UnsealerMetrics } from './metrics.ts';
 export { HealthServer, type HealthSource } from './health-server.ts';
 export { Unsealer, type PassReport, type RootTokenPolicy, type UnsealerOptions, type UnsealerState } from './unsealer.ts';
+export { loadKubeClients, type KubeClients } from './k8s.ts';

@@ -1,3 +1,4 @@
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { UnsealerError, type UnsealerErrorCode } from './errors.ts';
 
 /** The HTTP status of a @kubernetes/client-node ApiException, if it is one. */
@@ -14,4 +15,17 @@ export function kubeError(code: UnsealerErrorCode, what: string, err: unknown): 
   const status = kubeStatus(err);
   const detail = status === undefined ? (err instanceof Error ? err.name : 'error') : `status ${status}`;
   return new UnsealerError(code, `${what} failed (${detail})`, { cause: status === undefined ? err : undefined });
+}
+
+export interface KubeClients {
+  config: KubeConfig;
+  core: CoreV1Api;
+  coordination: CoordinationV1Api;
+}
+
+/** In-cluster service account, else $KUBECONFIG / ~/.kube/config. */
+export function loadKubeClients(): KubeClients {
+  const config = new KubeConfig();
+  config.loadFromDefault();
+  return { config, core: config.makeApiClient(CoreV1Api), coordination: config.makeApiClient(CoordinationV1Api) };
 }

@@ -1,0 +1,223 @@
+// `rotor unseal`: initialize, join and unseal a Vault/OpenBao raft cluster.
+// Exit codes are documented in docs/unsealer.md.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino, type Logger } from 'pino';
+import {
+  FileKeyStore,
+  FileLockElection,
+  HealthServer,
+  KubernetesLeaseElection,
+  KubernetesPodDiscovery,
+  KubernetesSecretKeyStore,
+  PodWatchTrigger,
+  StaticDiscovery,
+  Unsealer,
+  UnsealerErrorCode,
+  isUnsealerError,
+  loadKubeClients,
+  parseEnvelopeKey,
+  type KubeClients,
+  type KeyStore,
+  type LeaderElection,
+  type NodeDiscovery,
+  type PodDiscoveryOptions,
+  type RootTokenPolicy,
+  type Trigger,
+} from '@rotor/unsealer';
+import { CliError, ExitCode } from '../exit-codes.ts';
+
+interface UnsealOptions {
+  nodes?: string[];
+  k8sNamespace?: string;
+  k8sSelector?: string;
+  k8sScheme: 'http' | 'https';
+  k8sPort: number;
+  keyStore: string;
+  envelopeKeyFile?: string;
+  shares: number;
+  threshold: number;
+  rootToken: RootTokenPolicy;
+  lockFile?: string;
+  k8sLease?: string;
+  identity: string;
+  resync: number;
+  healthPort?: number;
+  once?: boolean;
+  timeout: number;
+  logLevel: string;
+}
+
+const integer = (name: string, min: number) => (text: string): number => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  return value;
+};
+
+/** "ns/name" -> parts, or a usage error naming the flag. */
+function namespaced(flag: string, text: string): { namespace: string; name: string } {
+  const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(text);
+  if (!match?.[1] || !match[2]) throw new CliError(ExitCode.USAGE, `${flag} must look like namespace/name, got ${JSON.stringify(text)}`);
+  return { namespace: match[1], name: match[2] };
+}
+
+/** Kubernetes clients, made once and only when a k8s driver is asked for. */
+function kubeClients(): () => KubeClients {
+  let clients: KubeClients | undefined;
+  return () => (clients ??= loadKubeClients());
+}
+
+function readEnvelopeKey(path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch (err) {
+    throw new CliError(ExitCode.INVALID_CONFIG, `cannot read --envelope-key-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return parseEnvelopeKey(content, `--envelope-key-file ${path}`);
+}
+
+function keyStoreOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>): KeyStore {
+  const envelopeKey = readEnvelopeKey(options.envelopeKeyFile);
+  const spec = options.keyStore;
+  if (spec.startsWith('file:') && spec.length > 'file:'.length) {
+    return new FileKeyStore(spec.slice('file:'.length), envelopeKey ? { envelopeKey } : {});
+  }
+  if (spec.startsWith('k8s-secret:')) {
+    const { namespace, name } = namespaced('--key-store k8s-secret:', spec.slice('k8s-secret:'.length));
+    return new KubernetesSecretKeyStore(kube().core, { namespace, name, ...(envelopeKey ? { envelopeKey } : {}) });
+  }
+  throw new CliError(ExitCode.USAGE, `--key-store must be file:<path> or k8s-secret:<namespace>/<name>, got ${JSON.stringify(spec)}`);
+}
+
+function discoveryOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>): { discovery: NodeDiscovery; triggers: Trigger[] } {
+  const pods = options.k8sNamespace !== undefined || options.k8sSelector !== undefined;
+  if ((options.nodes !== undefined) === pods) {
+    throw new CliError(ExitCode.USAGE, 'give either --nodes, or --k8s-namespace with --k8s-selector');
+  }
+  if (options.nodes) return { discovery: new StaticDiscovery(options.nodes), triggers: [] };
+  if (!options.k8sNamespace || !options.k8sSelector) {
+    throw new CliError(ExitCode.USAGE, 'pod discovery needs both --k8s-namespace and --k8s-selector');
+  }
+  const podOptions: PodDiscoveryOptions = {
+    namespace: options.k8sNamespace,
+    labelSelector: options.k8sSelector,
+    scheme: options.k8sScheme,
+    port: options.k8sPort,
+  };
+  return { discovery: new KubernetesPodDiscovery(kube().core, podOptions), triggers: [new PodWatchTrigger(kube().config, podOptions)] };
+}
+
+function electionOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>): LeaderElection | undefined {
+  if (options.lockFile && options.k8sLease) throw new CliError(ExitCode.USAGE, 'give at most one of --lock-file and --k8s-lease');
+  if (options.lockFile) return new FileLockElection(options.lockFile, { identity: options.identity });
+  if (options.k8sLease) {
+    const { namespace, name } = namespaced('--k8s-lease', options.k8sLease);
+    return new KubernetesLeaseElection(kube().coordination, { namespace, name, identity: options.identity });
+  }
+  return undefined;
+}
+
+/** JSON logs; the redaction is a second line of defence, the keys type already hides itself. */
+function logger(level: string): Logger {
+  return pino({
+    level,
+    redact: { paths: ['key', 'keys', 'token', 'rootToken', '*.key', '*.keys', '*.token', '*.rootToken'], censor: '[redacted]' },
+  });
+}
+
+async function unseal(options: UnsealOptions): Promise<void> {
+  const kube = kubeClients();
+  const log = logger(options.logLevel);
+  const { discovery, triggers } = discoveryOf(options, kube);
+  const unsealer = new Unsealer({
+    discovery,
+    keyStore: keyStoreOf(options, kube),
+    election: electionOf(options, kube),
+    shares: options.shares,
+    threshold: options.threshold,
+    rootToken: options.rootToken,
+    timing: { resyncMs: options.resync },
+    triggers,
+    logger: log,
+  });
+
+  if (options.once) {
+    const report = await unsealer.runUntilSettled(options.timeout);
+    const sealed = report.nodes.filter((n) => !n.reachable || n.sealed).map((n) => n.id);
+    if (!report.leading) throw new CliError(ExitCode.APPLY_FAILED, 'another unsealer holds the lock; nothing done');
+    if (sealed.length > 0 || report.nodes.length === 0) {
+      throw new CliError(ExitCode.APPLY_FAILED, `not finished: ${sealed.length > 0 ? `still sealed or unreachable: ${sealed.join(', ')}` : 'no nodes found'}`);
+    }
+    process.stdout.write(`rotor: ${report.nodes.length} nodes initialized and unsealed\n`);
+    return;
+  }
+
+  const health = new HealthServer(unsealer, unsealer.registry);
+  if (options.healthPort !== undefined) await health.listen(options.healthPort);
+  unsealer.start();
+  const stop = (): void => void unsealer.stop().catch(() => undefined);
+  process.once('SIGTERM', stop).once('SIGINT', stop);
+  try {
+    const alarm = await unsealer.done();
+    if (alarm) throw alarm;
+  } finally {
+    process.off('SIGTERM', stop).off('SIGINT', stop);
+    if (unsealer.state === 'halted') await unsealer.stop();
+    if (options.healthPort !== undefined) await health.close();
+  }
+}
+
+/** Maps the unsealer's coded errors to exit codes; its messages hold no secrets. */
+function asCliError(err: unknown): unknown {
+  if (!isUnsealerError(err)) return err;
+  switch (err.code) {
+    case UnsealerErrorCode.config:
+    case UnsealerErrorCode.keyFormat:
+      return new CliError(ExitCode.INVALID_CONFIG, err.message, { cause: err });
+    case UnsealerErrorCode.wrongKeys:
+    case UnsealerErrorCode.splitCluster:
+    case UnsealerErrorCode.keysMissing:
+      return new CliError(ExitCode.VAULT, err.message, { cause: err });
+    default:
+      return new CliError(ExitCode.APPLY_FAILED, err.message, { cause: err });
+  }
+}
+
+export function unsealCommand(): Command {
+  return new Command('unseal')
+    .description('initialize (once), raft-join and unseal a Vault/OpenBao cluster, and keep it unsealed')
+    .option('--nodes <urls>', 'static discovery: comma-separated node API addresses', (text: string) =>
+      text.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    )
+    .option('--k8s-namespace <namespace>', 'pod discovery: namespace of the Vault pods')
+    .option('--k8s-selector <labels>', 'pod discovery: label selector of the Vault pods')
+    .addOption(new Option('--k8s-scheme <scheme>', 'pod discovery: scheme of pod addresses').choices(['http', 'https']).default('http'))
+    .option('--k8s-port <port>', 'pod discovery: API port of the pods', integer('--k8s-port', 1), 8200)
+    .requiredOption('--key-store <spec>', 'where the keys live: file:<path> or k8s-secret:<namespace>/<name>')
+    .option('--envelope-key-file <path>', 'encrypt stored keys with this 32-byte AES-256-GCM key (raw, base64 or hex)')
+    .option('--shares <n>', 'key shares at init', integer('--shares', 1), 5)
+    .option('--threshold <n>', 'shares needed to unseal', integer('--threshold', 1), 3)
+    .addOption(
+      new Option('--root-token <policy>', 'keep: store the root token with the keys; revoke: revoke it once the cluster is up')
+        .choices(['keep', 'revoke'])
+        .default('keep'),
+    )
+    .option('--lock-file <path>', 'leader election for several instances on one machine')
+    .option('--k8s-lease <namespace/name>', 'leader election on a Kubernetes Lease')
+    .option('--identity <id>', 'this instance in the election (default: $POD_NAME or the host name)', process.env.POD_NAME ?? hostname())
+    .option('--resync <ms>', 'regular pass interval', integer('--resync', 100), 5_000)
+    .option('--health-port <port>', 'serve /healthz and /metrics on this port', integer('--health-port', 0))
+    .option('--once', 'run until the cluster is unsealed (or nothing more can be done), then exit')
+    .option('--timeout <ms>', 'with --once: give up after this long', integer('--timeout', 1), 120_000)
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (options: UnsealOptions) => {
+      try {
+        await unseal(options);
+      } catch (err) {
+        throw asCliError(err);
+      }
+    });
+}
