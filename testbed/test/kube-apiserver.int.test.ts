@@ -71,7 +71,8 @@ describe('kube-apiserver testbed', { timeout: 180_000 }, () => {
     const cluster = config.clusters[0]?.cluster;
     const user = config.users[0]?.user;
     assert.ok(cluster && user);
-    const fromFile = { url: cluster.server, caCert: Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8'), adminToken: user.token };
+    const caCert = Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+    const fromFile = { url: cluster.server, caCert, adminToken: user.token };
     assert.equal((await kubeRequest(fromFile, 'GET', '/api/v1/namespaces')).status, 200);
   });
 
