@@ -1,0 +1,228 @@
+// The seed's flow, persona by persona, with real components; then the point of
+// Rotor: credentials rotating under HTTP load with zero failed requests.
+import { once } from 'node:events';
+import { waitFor } from '@rotor/testbed';
+import type { DemoContext, Figures, LoadFigures } from './context.ts';
+import { configureVault, type AgentAuth } from './configure.ts';
+import { dbAdmin, type Database } from './db-admin.ts';
+import { kubeAvailable, kubernetesAuth, startKube, type KubeAuth } from './kubernetes.ts';
+import { driveLoad, scrapeCounter, type LoadResult } from './load.ts';
+import { seconds } from './narrator.ts';
+import { renderedUsername, seedChecks, startAgent, startUsersApi, type Agent, type UsersApi } from './service-owner.ts';
+import { readText } from './secrets.ts';
+import { vaultAdminCluster, type Vault } from './vault-admin.ts';
+
+const ROTATIONS = 'rotor_db_credentials_rotations_total';
+
+export async function runDemo(ctx: DemoContext): Promise<Figures> {
+  const { narrator, options, signal } = ctx;
+  const useKube = !options.forceAppRole && kubeAvailable();
+  const figures: Figures = { kubernetesAuth: useKube };
+  // The apiserver takes longest to start: start it now, use it in step 3.
+  const kubeStarting = useKube ? startKube(ctx) : undefined;
+
+  const db = await dbAdmin(ctx);
+  signal.throwIfAborted();
+  const vault = await vaultAdminCluster(ctx, figures);
+  signal.throwIfAborted();
+
+  let kube: KubeAuth | undefined;
+  if (kubeStarting) {
+    kube = await kubernetesAuth(ctx, kubeStarting);
+  } else {
+    narrator.step(3, 'Vault Admin', 'Kubernetes auth');
+    narrator.note(
+      options.forceAppRole
+        ? '--approle: the agent logs in with approle instead of kubernetes auth'
+        : 'kube testbed not built ("bash testbed/build.sh kube"): falling back to approle auth for the agent',
+    );
+  }
+  signal.throwIfAborted();
+
+  const auth = await configureVault(ctx, db, vault, kube);
+  signal.throwIfAborted();
+
+  const address = await vault.activeAddress();
+  const agent = await startAgent(ctx, address, auth);
+  const api = await startUsersApi(ctx, 'users-api', { CREDENTIALS_MODE: 'file', CREDENTIALS_FILE: agent.credentialsFile, CREDENTIALS_REFRESH: 'agent' }, db.server.port);
+  narrator.info(`users-api (CREDENTIALS_MODE=file, the agent's file) ready at ${api.url}`);
+  await seedChecks(ctx, api, agent.usernames);
+  signal.throwIfAborted();
+
+  figures.fileMode = await rotationUnderLoad(ctx, db, api, agent);
+  figures.revokedUsers = await revokedByVault(ctx, db, agent);
+  signal.throwIfAborted();
+
+  if (options.vaultModeSeconds > 0) {
+    await api.stop();
+    narrator.check(api.process.describeExit() === 'code 0', 'users-api (file mode) stopped gracefully on SIGTERM', `(${api.process.describeExit()})`);
+    figures.vaultMode = await directLease(ctx, db, address, auth);
+  }
+
+  if (options.keep) await keepRunning(ctx, vault, api, agent);
+  return figures;
+}
+
+/** Step 6: the point of Rotor. */
+async function rotationUnderLoad(ctx: DemoContext, db: Database, api: UsersApi, agent: Agent): Promise<LoadFigures> {
+  const { narrator, options, signal } = ctx;
+  narrator.step(6, 'Rotor', `HTTP load while the agent rotates the credentials (TTL ${options.credentialTtlSeconds}s)`);
+  narrator.info(`${options.concurrency} concurrent GET loops on ${api.url}/users and /users/:id for ${options.loadSeconds} s (longer only until ${options.minRotations} rotations)`);
+  const baseline = (await scrapeCounter(api.url, ROTATIONS)) ?? 0;
+  const firstUser = agent.usernames.length - 1;
+  const sampler = new Sampler(ctx, db, api.url, baseline);
+  let result: LoadResult;
+  try {
+    result = await driveLoad({
+      url: api.url,
+      concurrency: options.concurrency,
+      minMs: options.loadSeconds * 1000,
+      maxMs: options.loadSeconds * 2000,
+      enough: () => sampler.rotations >= options.minRotations,
+      signal,
+      progress: {
+        everyMs: 10_000,
+        narrator,
+        line: (ms, requests, failed) => `  ${Math.round(ms / 1000)} s: ${requests} requests, ${failed} failed, ${sampler.rotations} rotations, now as ${agent.current() ?? '?'}`,
+      },
+    });
+  } finally {
+    await sampler.stop();
+  }
+  const rotations = ((await scrapeCounter(api.url, ROTATIONS)) ?? baseline) - baseline;
+  const usernames = agent.usernames.slice(firstUser);
+  const figures: LoadFigures = {
+    seconds: result.elapsedMs / 1000,
+    requests: result.requests,
+    failed: result.failed,
+    rotations,
+    usernames: usernames.length,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+  };
+  const why = [...result.failures].map(([k, v]) => `${k}×${v}`).join(', ');
+  narrator.check(result.failed === 0, `${result.requests} requests in ${seconds(result.elapsedMs)}, ${result.failed} failed`, why ? `(${why})` : `(p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms)`);
+  narrator.check(rotations >= options.minRotations, `${rotations} credential rotations under load`, `(pool swaps in users-api; at least ${options.minRotations} required)`);
+  narrator.check(usernames.length >= rotations, `${usernames.length} database users rendered by the agent in turn`, `(${usernames.map(shortUser).join(' → ')})`);
+  narrator.check(
+    sampler.sessionUsers.size >= Math.min(usernames.length, options.minRotations),
+    `users-api's sessions moved across ${sampler.sessionUsers.size} database users`,
+    '(pg_stat_activity, sampled every second)',
+  );
+  return figures;
+}
+
+/** Old users disappear from PostgreSQL once their leases expire: Vault revoked them. */
+async function revokedByVault(ctx: DemoContext, db: Database, agent: Agent): Promise<number> {
+  const { narrator, options, signal } = ctx;
+  const old = agent.usernames.slice(0, -1);
+  const started = performance.now();
+  const present = async (): Promise<string[]> =>
+    (await db.observe<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [old])).map((r) => r.rolname);
+  const left = await waitFor('old database users to be revoked', async () => ((await present()).length === 0 ? [] : undefined), {
+    timeoutMs: (options.credentialTtlSeconds + 30) * 1000,
+    intervalMs: 250,
+    signal,
+  }).catch(() => present());
+  const current = agent.current();
+  const currentExists = current !== undefined && (await db.observe('SELECT 1 FROM pg_roles WHERE rolname = $1', [current])).length === 1;
+  narrator.check(
+    left.length === 0 && currentExists,
+    `${old.length} old database users revoked by Vault at lease end (gone from pg_roles); only the current one exists`,
+    `(waited ${seconds(performance.now() - started)})`,
+  );
+  return old.length - left.length;
+}
+
+/** Step 7: users-api holding its own lease (vault mode): renew, truncated at max_ttl, re-issue, revoke. */
+async function directLease(ctx: DemoContext, db: Database, address: string, auth: AgentAuth): Promise<NonNullable<Figures['vaultMode']>> {
+  const { narrator, options, signal } = ctx;
+  narrator.step(7, 'Service Owner', 'users-api holds its own lease (CREDENTIALS_MODE=vault, no agent)');
+  const env: Record<string, string> =
+    auth.method === 'kubernetes'
+      ? { VAULT_AUTH_METHOD: 'kubernetes', VAULT_AUTH_ROLE: auth.role, VAULT_K8S_TOKEN_PATH: auth.tokenFile }
+      : { VAULT_AUTH_METHOD: 'approle', VAULT_ROLE_ID: auth.roleId, VAULT_SECRET_ID: auth.secretId };
+  const api = await startUsersApi(ctx, 'users-api-vault', { CREDENTIALS_MODE: 'vault', VAULT_ADDR: address, VAULT_DB_ROLE: 'db-reader-role', ...env }, db.server.port);
+  narrator.info(`users-api (CREDENTIALS_MODE=vault, ${auth.method} login) ready at ${api.url}`);
+  const baseline = (await scrapeCounter(api.url, ROTATIONS)) ?? 0;
+  const sampler = new Sampler(ctx, db, api.url, baseline);
+  let result: LoadResult;
+  try {
+    result = await driveLoad({
+      url: api.url,
+      concurrency: options.concurrency,
+      minMs: options.vaultModeSeconds * 1000,
+      maxMs: options.vaultModeSeconds * 3000,
+      enough: () => sampler.rotations >= 1,
+      signal,
+    });
+  } finally {
+    await sampler.stop();
+  }
+  const reissues = ((await scrapeCounter(api.url, ROTATIONS)) ?? baseline) - baseline;
+  const log = readText(api.logFile);
+  const renewals = log.split('\n').filter((l) => l.includes('lease renewal truncated')).length;
+  const issued = log
+    .split('\n')
+    .filter((l) => l.includes('"issued new credentials"'))
+    .map((l) => (JSON.parse(l) as { from?: { username?: string } }).from?.username)
+    .filter((u): u is string => u !== undefined);
+  narrator.check(result.failed === 0, `${result.requests} requests in ${seconds(result.elapsedMs)}, ${result.failed} failed`);
+  narrator.check(reissues >= 1, `${renewals} lease renewals came back truncated at max_ttl → ${reissues} re-issues`, '(renew at ~2/3 of the lease, new credentials before it ends)');
+  await api.stop();
+  // The source revokes every lease it released, and its last one on stop: no user outlives the service.
+  const left = await db.observe<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [issued]);
+  narrator.check(
+    api.process.describeExit() === 'code 0' && left.length === 0,
+    `stopped on SIGTERM; the ${issued.length} users it replaced were revoked by users-api itself`,
+    `(${left.length} left in pg_roles)`,
+  );
+  return { seconds: result.elapsedMs / 1000, requests: result.requests, failed: result.failed, rotations: reissues, usernames: sampler.sessionUsers.size, p50Ms: result.p50Ms, p99Ms: result.p99Ms, renewals, reissues };
+}
+
+/** --keep: everything stays up until Ctrl-C. */
+async function keepRunning(ctx: DemoContext, vault: Vault, api: UsersApi, agent: Agent): Promise<void> {
+  const { narrator, signal } = ctx;
+  narrator.step('∞', 'You', 'everything keeps running until Ctrl-C');
+  const live = api.process.running;
+  if (live) {
+    narrator.info(`curl ${api.url}/users`);
+    narrator.info(`curl ${api.url}/metrics | grep rotor_db`);
+  }
+  narrator.info(`OpenBao nodes: ${vault.cluster.nodes.map((n) => n.address).join('  ')}`);
+  narrator.info(`credentials file (rendered by the agent; holds a password): ${agent.credentialsFile}`);
+  narrator.info(`current database user: ${renderedUsername(agent.credentialsFile)?.username ?? '?'}`);
+  if (!signal.aborted) await once(signal, 'abort').catch(() => undefined);
+}
+
+function shortUser(name: string): string {
+  return name.length > 28 ? `${name.slice(0, 25)}…` : name;
+}
+
+/** Once a second during a load phase: rotations from users-api's /metrics, session users from pg_stat_activity. */
+class Sampler {
+  rotations = 0;
+  readonly sessionUsers = new Set<string>();
+  readonly #timer: NodeJS.Timeout;
+  #inFlight: Promise<void> = Promise.resolve();
+
+  constructor(ctx: DemoContext, db: Database, url: string, baseline: number) {
+    const sample = async (): Promise<void> => {
+      const total = await scrapeCounter(url, ROTATIONS);
+      if (total !== undefined) this.rotations = total - baseline;
+      const rows = await db
+        .observe<{ usename: string }>(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'users-api' AND usename IS NOT NULL`)
+        .catch(() => []);
+      for (const r of rows) this.sessionUsers.add(r.usename);
+    };
+    this.#timer = setInterval(() => {
+      this.#inFlight = this.#inFlight.then(sample).catch(() => undefined);
+    }, 1_000);
+    ctx.teardown.add('sampler', () => this.stop());
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#inFlight;
+  }
+}
