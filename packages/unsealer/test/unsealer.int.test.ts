@@ -54,6 +54,11 @@ describe('unsealer on a 3-node raft cluster', { timeout: 300_000 }, () => {
 
   it('restarts a follower, then the leader: both unsealed again, cluster healthy', async () => {
     assert.ok(keys?.rootToken);
+    const unsealsMeasured = async (u: Unsealer): Promise<number> => {
+      const histogram = (await u.registry.getMetricsAsJSON()).find((m) => m.name === 'rotor_unsealer_unseal_seconds')?.values ?? [];
+      return histogram.find((v) => (v as { metricName?: string }).metricName === 'rotor_unsealer_unseal_seconds_count')?.value ?? 0;
+    };
+    const before = await Promise.all(instances.map((i) => unsealsMeasured(i.unsealer)));
     const leader = await activeNode(cluster);
     const follower = cluster.nodes.find((n) => n !== leader);
     assert.ok(follower);
@@ -66,8 +71,15 @@ describe('unsealer on a 3-node raft cluster', { timeout: 300_000 }, () => {
       });
       await waitForHealthyCluster(cluster, keys.rootToken);
     }
-    const leading = instances.find((i) => i.unsealer.health().healthy);
-    assert.ok(leading);
+    // The acting instance measured both restarts ("reachable and sealed" -> "unsealed"); its gauges show all unsealed.
+    const acting = [];
+    for (const i of instances) if ((await counterValue(i.unsealer.registry, 'rotor_unsealer_actions_total', { action: 'unseal' })) > 0) acting.push(i);
+    assert.equal(acting.length, 1, 'one instance unsealed the restarted nodes');
+    const actor = acting[0]!;
+    const measured = (await unsealsMeasured(actor.unsealer)) - (before[instances.indexOf(actor)] ?? 0);
+    assert.ok(measured >= 2, `unseal latency observed for both restarts (${measured})`);
+    const metrics = await actor.unsealer.registry.getMetricsAsJSON();
+    assert.deepEqual(metrics.find((m) => m.name === 'rotor_unsealer_node_sealed')?.values.map((v) => v.value), [0, 0, 0]);
   });
 
   it('stops cleanly and never logs a key or the root token', async () => {
