@@ -16,3 +16,7 @@ export {
   type RenewalPolicy,
   type BackoffPolicy,
 } from './timing.ts';
+export { AgentFileSource, type AgentFileSourceOptions } from './agent-file-source.ts';
+export { parseAgentFile, type AgentFileParse, type AgentFileProblem } from './agent-file-format.ts';
+export { VaultLeaseSource, type VaultLeaseSourceOptions } from './vault-lease-source.ts';
+export { DEFAULT_SA_TOKEN_PATH, type VaultLogin } from './vault-login.ts';

@@ -117,7 +117,7 @@ export class RotatingPool {
 
   /**
    * Runs one statement. If the database refuses the credentials (login refused,
-   * or permission denied because the role is gone), asks the source once for
+   * or permission denied because the role's grants were revoked), asks the source once for
    * fresh ones and retries on the new pool: safe, as the statement never ran.
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
@@ -241,7 +241,7 @@ export class RotatingPool {
         return { ok: true, value: await fn(client) };
       } catch (error) {
         if (breaksConnection(error)) broken = error;
-        const credentialsRefused = isLoginRefused(error) || (isPermissionDenied(error) && !broken && (await roleGone(client, gen.creds.username)));
+        const credentialsRefused = isLoginRefused(error) || (isPermissionDenied(error) && !broken && (await credentialsRevoked(client, gen.creds.username)));
         return { ok: false, error, stage: 'run', credentialsRefused };
       } finally {
         client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
@@ -317,11 +317,19 @@ async function inTransaction<T>(client: pg.PoolClient, fn: (client: TransactionC
   return value;
 }
 
-/** Whether the login role no longer exists (its lease was revoked and the role dropped). */
-async function roleGone(client: pg.PoolClient, username: string): Promise<boolean> {
+/**
+ * Whether a permission error means revoked credentials rather than a query the
+ * role may not run: Vault's revocation first revokes every table privilege,
+ * then drops the role, so the role is either gone or holds no table grant.
+ */
+async function credentialsRevoked(client: pg.PoolClient, username: string): Promise<boolean> {
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [username]);
-    return rowCount === 0;
+    const { rows } = await client.query<{ revoked: boolean }>(
+      `SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)
+           OR NOT EXISTS (SELECT 1 FROM information_schema.role_table_grants WHERE grantee = $1) AS revoked`,
+      [username],
+    );
+    return rows[0]?.revoked ?? true;
   } catch {
     return true;
   }

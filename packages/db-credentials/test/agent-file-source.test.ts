@@ -25,6 +25,11 @@ function render(dir: string, text: string): void {
   renameSync(tmp, join(dir, 'creds.json'));
 }
 
+/** Waits for a synchronous condition, with a deadline. */
+function until(what: string, condition: () => boolean): Promise<true> {
+  return waitFor(what, () => Promise.resolve(condition() ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+}
+
 function logCapture(): { logger: pino.Logger; text: () => string } {
   const lines: string[] = [];
   const stream = new Writable({
@@ -55,7 +60,7 @@ describe('AgentFileSource', () => {
     assert.equal(first.expiresAt?.getTime(), (1_700_000_000 + 60) * 1000);
 
     render(dir, doc(2));
-    await waitFor('second credentials', async () => (source.current().username === 'v-user-2' ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+    await until('second credentials', () => source.current().username === 'v-user-2');
     assert.deepEqual(seen, [['v-user-2', 'file-changed']]);
 
     const bad: [string, string][] = [
@@ -67,7 +72,7 @@ describe('AgentFileSource', () => {
     for (const [name, text] of bad) {
       const before = ignored();
       render(dir, text);
-      await waitFor(`${name} render to be ignored`, async () => (ignored() > before ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+      await until(`${name} render to be ignored`, () => ignored() > before);
     }
     rmSync(join(dir, 'creds.json'));
     await waitFor('all bad renders to be counted', async () => {
@@ -80,7 +85,7 @@ describe('AgentFileSource', () => {
     assert.deepEqual(seen, [['v-user-2', 'file-changed']]);
 
     render(dir, doc(5));
-    await waitFor('recovery after bad renders', async () => (source.current().username === 'v-user-5' ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+    await until('recovery after bad renders', () => source.current().username === 'v-user-5');
 
     await source.stop();
     const log = logs.text();

@@ -1,0 +1,388 @@
+import type { Logger } from 'pino';
+import type { VaultClient } from '@rotor/vault-client';
+import { createDbCredentials, describeCredentials, sameLogin, withLifetime, type DbCredentials } from './credentials.ts';
+import { DbCredentialsError } from './errors.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { silentLogger } from './logger.ts';
+import { CredentialMetrics } from './metrics.ts';
+import { Listeners, type CredentialListener, type CredentialSource, type RotationReason } from './source.ts';
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_RENEWAL,
+  expiryTime,
+  isTruncated,
+  renewalTime,
+  retryTime,
+  type BackoffPolicy,
+  type LeaseTerm,
+  type RenewalPolicy,
+} from './timing.ts';
+import { classifyVaultFailure, nextStepAfterRenewalFailure } from './vault-failures.ts';
+import { describeLogin, login, type TokenGrant, type VaultLogin } from './vault-login.ts';
+
+export interface VaultLeaseSourceOptions {
+  /** Address and TLS settings; its own token (if any) is not used. */
+  vault: VaultClient;
+  login: VaultLogin;
+  /** Database role: credentials come from `<mount>/creds/<role>`. */
+  role: string;
+  mount?: string;
+  metrics?: CredentialMetrics;
+  logger?: Logger;
+  renewal?: RenewalPolicy;
+  backoff?: BackoffPolicy;
+  /** refresh() re-issues at most this often while the database keeps refusing fresh credentials. */
+  minReissueIntervalMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+interface LeaseState {
+  creds: DbCredentials & { leaseId: string };
+  term: LeaseTerm;
+  /** The increment asked at each renewal: the duration first granted. */
+  requestedSec: number;
+}
+
+const KIND = 'vault-lease';
+
+/**
+ * Credentials leased straight from Vault's database engine. Renews the lease
+ * at about 2/3 of its term; when a renewal comes back truncated (max_ttl
+ * reached), is refused, or the lease is not renewable, issues new credentials
+ * and tells subscribers. Renews its own token the same way and logs in again
+ * when it cannot (then re-issues, since leases die with the token that created
+ * them). Old leases are revoked once released by the pool; on stop the current
+ * one is revoked too. While Vault is unreachable it retries with jittered
+ * backoff and keeps serving the current credentials.
+ */
+export class VaultLeaseSource implements CredentialSource {
+  readonly kind = KIND;
+  readonly #base: VaultClient;
+  readonly #login: VaultLogin;
+  readonly #role: string;
+  readonly #mount: string;
+  readonly #metrics: CredentialMetrics;
+  readonly #log: Logger;
+  readonly #renewal: RenewalPolicy;
+  readonly #backoff: BackoffPolicy;
+  readonly #minReissueIntervalMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #lifecycle = new Lifecycle('VaultLeaseSource');
+  readonly #listeners: Listeners;
+  #token: TokenGrant | undefined;
+  #tokenRequestedSec = 0;
+  #lease: LeaseState | undefined;
+  /** Replaced leases not yet revoked: released by the pool, or revoked on stop. */
+  readonly #superseded = new Set<string>();
+  #leaseTimer: NodeJS.Timeout | undefined;
+  #tokenTimer: NodeJS.Timeout | undefined;
+  #leaseFailures = 0;
+  #tokenFailures = 0;
+  #lastReissueMs = Number.NEGATIVE_INFINITY;
+  #reissuing: Promise<DbCredentials> | undefined;
+  #relogging: Promise<void> | undefined;
+  /** Timer-driven work in flight, awaited by stop(). */
+  readonly #tasks = new Set<Promise<void>>();
+
+  constructor(options: VaultLeaseSourceOptions) {
+    this.#base = options.vault;
+    this.#login = { ...options.login };
+    this.#role = options.role;
+    this.#mount = options.mount ?? 'database';
+    this.#metrics = options.metrics ?? new CredentialMetrics();
+    this.#log = (options.logger ?? silentLogger()).child({ component: KIND, role: this.#role });
+    this.#renewal = options.renewal ?? DEFAULT_RENEWAL;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#minReissueIntervalMs = options.minReissueIntervalMs ?? 1_000;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#listeners = new Listeners((err) => this.#log.error({ err }, 'credential listener threw'));
+  }
+
+  async start(): Promise<DbCredentials> {
+    this.#lifecycle.beginStart();
+    try {
+      try {
+        this.#setToken(await login(this.#base, this.#login, this.#now));
+      } catch (err) {
+        throw new DbCredentialsError('DBCREDS_LOGIN', `Vault login (${this.#login.method}) failed: ${errorText(err)}`, {}, { cause: err });
+      }
+      this.#log.info({ login: describeLogin(this.#login), tokenTtlSec: this.#token?.durationSec }, 'logged in to Vault');
+      let creds: DbCredentials;
+      try {
+        creds = await this.#issue();
+      } catch (err) {
+        throw new DbCredentialsError('DBCREDS_VAULT', `reading ${this.#mount}/creds/${this.#role} failed: ${errorText(err)}`, {}, { cause: err });
+      }
+      this.#log.info({ creds: describeCredentials(creds) }, 'issued credentials');
+      this.#scheduleLeaseRenewal();
+      this.#scheduleTokenRenewal();
+      this.#lifecycle.endStart(true);
+      return creds;
+    } catch (err) {
+      this.#clearTimers();
+      await this.#revokeOwnToken();
+      this.#lifecycle.endStart(false);
+      throw err;
+    }
+  }
+
+  current(): DbCredentials {
+    this.#lifecycle.assertRunning('current');
+    return this.#leaseState().creds;
+  }
+
+  subscribe(listener: CredentialListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  /** The database refused `stale`: issue new credentials (shared by concurrent callers, rate-limited). */
+  async refresh(stale: DbCredentials): Promise<DbCredentials> {
+    this.#lifecycle.assertRunning('refresh');
+    const current = this.#leaseState().creds;
+    if (!sameLogin(current, stale)) return current;
+    if (this.#reissuing) return this.#reissuing;
+    if (this.#now() - this.#lastReissueMs < this.#minReissueIntervalMs) return current;
+    return this.#reissue('auth-failure');
+  }
+
+  /** Revokes a replaced lease once its pool drained; the current lease is kept. */
+  async release(creds: DbCredentials): Promise<void> {
+    const leaseId = creds.leaseId;
+    if (leaseId === undefined || !this.#superseded.delete(leaseId)) return;
+    if (!(await this.#revokeLease(leaseId))) this.#superseded.add(leaseId);
+  }
+
+  async stop(): Promise<void> {
+    this.#lifecycle.beginStop();
+    this.#clearTimers();
+    await Promise.all([...this.#tasks, this.#reissuing, this.#relogging]);
+    this.#clearTimers();
+    const leases = [...this.#superseded, ...(this.#lease ? [this.#lease.creds.leaseId] : [])];
+    this.#superseded.clear();
+    await Promise.all(leases.map((id) => this.#revokeLease(id)));
+    await this.#revokeOwnToken();
+    this.#listeners.clear();
+    this.#lifecycle.endStop();
+  }
+
+  #leaseState(): LeaseState {
+    if (this.#lease === undefined) throw new DbCredentialsError('DBCREDS_NOT_STARTED', 'VaultLeaseSource has no lease');
+    return this.#lease;
+  }
+
+  #tokenGrant(): TokenGrant {
+    if (this.#token === undefined) throw new DbCredentialsError('DBCREDS_NOT_STARTED', 'VaultLeaseSource has no token');
+    return this.#token;
+  }
+
+  #setToken(token: TokenGrant): void {
+    this.#token = token;
+    this.#tokenRequestedSec = token.durationSec;
+    this.#tokenFailures = 0;
+  }
+
+  /** Reads new credentials from the database engine; they become current. */
+  async #issue(): Promise<DbCredentials> {
+    const lease = await this.#tokenGrant().client.database.creds(this.#role, this.#mount);
+    const grantedAtMs = this.#now();
+    const creds = createDbCredentials({
+      username: lease.data.username,
+      password: lease.data.password,
+      leaseId: lease.leaseId,
+      leaseDuration: lease.leaseDuration,
+      renewable: lease.renewable,
+      expiresAt: lease.leaseDuration > 0 ? new Date(grantedAtMs + lease.leaseDuration * 1000) : undefined,
+    }) as LeaseState['creds'];
+    this.#lease = { creds, term: { durationSec: lease.leaseDuration, grantedAtMs }, requestedSec: lease.leaseDuration };
+    this.#metrics.setExpiry(KIND, creds.expiresAt);
+    return creds;
+  }
+
+  #reissue(reason: RotationReason): Promise<DbCredentials> {
+    this.#reissuing ??= this.#doReissue(reason).finally(() => {
+      this.#reissuing = undefined;
+    });
+    return this.#reissuing;
+  }
+
+  async #doReissue(reason: RotationReason): Promise<DbCredentials> {
+    clearTimeout(this.#leaseTimer);
+    const old = this.#leaseState();
+    try {
+      const creds = await this.#issue();
+      this.#superseded.add(old.creds.leaseId);
+      this.#leaseFailures = 0;
+      this.#lastReissueMs = this.#now();
+      this.#log.info({ reason, from: describeCredentials(old.creds), to: describeCredentials(creds) }, 'issued new credentials');
+      this.#scheduleLeaseRenewal();
+      if (!this.#lifecycle.stopping) this.#listeners.emit(creds, reason);
+      return creds;
+    } catch (err) {
+      const failure = this.#failed('issue', err, { leaseId: old.creds.leaseId, reason });
+      // Not awaited: the re-login itself re-issues, and would wait on this very call.
+      if (failure === 'denied' && this.#tokenGrant().canRelogin) void this.#relogin();
+      this.#scheduleLease(retryTime(this.#now(), this.#leaseFailures++, this.#random(), expiryTime(old.term), this.#backoff), () => this.#reissue(reason));
+      return old.creds;
+    }
+  }
+
+  async #renewLease(): Promise<void> {
+    const lease = this.#leaseState();
+    try {
+      const renewal = await this.#tokenGrant().client.sys.renewLease(lease.creds.leaseId, lease.requestedSec);
+      if (this.#lease !== lease || this.#lifecycle.stopping) return;
+      const grantedAtMs = this.#now();
+      const expiresAt = new Date(grantedAtMs + renewal.leaseDuration * 1000);
+      this.#lease = { ...lease, creds: withLifetime(lease.creds, renewal.leaseDuration, expiresAt) as LeaseState['creds'], term: { durationSec: renewal.leaseDuration, grantedAtMs } };
+      this.#metrics.setExpiry(KIND, expiresAt);
+      this.#leaseFailures = 0;
+      if (isTruncated(lease.requestedSec, renewal.leaseDuration)) {
+        this.#log.info({ leaseId: lease.creds.leaseId, askedSec: lease.requestedSec, grantedSec: renewal.leaseDuration }, 'lease renewal truncated: max TTL ahead');
+        await this.#reissue('renewal-truncated');
+        return;
+      }
+      this.#log.debug({ leaseId: lease.creds.leaseId, grantedSec: renewal.leaseDuration }, 'renewed lease');
+      this.#scheduleLeaseRenewal();
+    } catch (err) {
+      const step = nextStepAfterRenewalFailure(this.#failed('renew-lease', err, { leaseId: lease.creds.leaseId }));
+      if (this.#lease !== lease) return;
+      if (step === 'reissue') {
+        await this.#reissue('renewal-failed');
+      } else if (step === 'relogin' && this.#tokenGrant().canRelogin) {
+        await this.#relogin();
+      } else {
+        this.#scheduleLease(retryTime(this.#now(), this.#leaseFailures++, this.#random(), expiryTime(lease.term), this.#backoff), () => this.#renewLease());
+      }
+    }
+  }
+
+  async #renewToken(): Promise<void> {
+    const token = this.#tokenGrant();
+    if (!token.renewable) {
+      if (token.canRelogin) await this.#relogin();
+      else this.#log.warn('static token is not renewable: leases end with it');
+      return;
+    }
+    try {
+      const auth = await token.client.auth.renewSelf(this.#tokenRequestedSec);
+      if (this.#token !== token || this.#lifecycle.stopping) return;
+      this.#token = { ...token, durationSec: auth.leaseDuration, grantedAtMs: this.#now(), renewable: auth.renewable };
+      this.#tokenFailures = 0;
+      if (isTruncated(this.#tokenRequestedSec, auth.leaseDuration)) {
+        if (token.canRelogin) {
+          this.#log.info({ askedSec: this.#tokenRequestedSec, grantedSec: auth.leaseDuration }, 'token renewal truncated: logging in again');
+          await this.#relogin();
+          return;
+        }
+        this.#log.warn({ grantedSec: auth.leaseDuration }, 'static token nears its max TTL: leases end with it');
+      }
+      this.#scheduleTokenRenewal();
+    } catch (err) {
+      const failure = this.#failed('renew-token', err, {});
+      if (failure === 'denied' && token.canRelogin) {
+        await this.#relogin();
+        return;
+      }
+      const end = expiryTime({ durationSec: token.durationSec, grantedAtMs: token.grantedAtMs });
+      this.#scheduleToken(retryTime(this.#now(), this.#tokenFailures++, this.#random(), end, this.#backoff), () => this.#renewToken());
+    }
+  }
+
+  /** A fresh token, then fresh credentials: the current lease dies with the old token. */
+  #relogin(): Promise<void> {
+    this.#relogging ??= (async () => {
+      try {
+        this.#setToken(await login(this.#base, this.#login, this.#now));
+      } catch (err) {
+        this.#failed('login', err, {});
+        const old = this.#tokenGrant();
+        const end = expiryTime({ durationSec: old.durationSec, grantedAtMs: old.grantedAtMs });
+        this.#scheduleToken(retryTime(this.#now(), this.#tokenFailures++, this.#random(), end, this.#backoff), () => this.#relogin());
+        return;
+      }
+      this.#log.info({ login: describeLogin(this.#login), tokenTtlSec: this.#token?.durationSec }, 'logged in to Vault again');
+      this.#scheduleTokenRenewal();
+      await this.#reissue('token-relogin');
+    })().finally(() => {
+      this.#relogging = undefined;
+    });
+    return this.#relogging;
+  }
+
+  #scheduleLeaseRenewal(): void {
+    const lease = this.#leaseState();
+    const at = renewalTime(lease.term, this.#random(), this.#renewal);
+    if (at === undefined) return;
+    this.#scheduleLease(at, () => (lease.creds.renewable ? this.#renewLease() : this.#reissue('not-renewable')));
+  }
+
+  #scheduleTokenRenewal(): void {
+    const token = this.#tokenGrant();
+    const at = renewalTime({ durationSec: token.durationSec, grantedAtMs: token.grantedAtMs }, this.#random(), this.#renewal);
+    if (at !== undefined) this.#scheduleToken(at, () => this.#renewToken());
+  }
+
+  #scheduleLease(atMs: number, task: () => Promise<unknown>): void {
+    clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = this.#timer(atMs, task);
+  }
+
+  #scheduleToken(atMs: number, task: () => Promise<unknown>): void {
+    clearTimeout(this.#tokenTimer);
+    this.#tokenTimer = this.#timer(atMs, task);
+  }
+
+  #timer(atMs: number, task: () => Promise<unknown>): NodeJS.Timeout | undefined {
+    if (this.#lifecycle.stopping) return undefined;
+    return setTimeout(() => {
+      const running: Promise<void> = task()
+        .then(() => undefined)
+        .catch((err: unknown) => void this.#failed('background', err, {}))
+        .finally(() => this.#tasks.delete(running));
+      this.#tasks.add(running);
+    }, Math.max(0, atMs - this.#now()));
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#leaseTimer);
+    clearTimeout(this.#tokenTimer);
+    this.#leaseTimer = this.#tokenTimer = undefined;
+  }
+
+  /** Counts and logs a failed Vault call (never with a secret); returns its class. */
+  #failed(operation: string, err: unknown, context: Record<string, string>): ReturnType<typeof classifyVaultFailure> {
+    const failure = classifyVaultFailure(err);
+    this.#metrics.sourceErrors.inc({ source: KIND, reason: `${operation}-${failure}` });
+    this.#log.warn({ operation, failure, ...context, err: errorText(err) }, 'Vault call failed');
+    return failure;
+  }
+
+  async #revokeLease(leaseId: string): Promise<boolean> {
+    try {
+      await this.#tokenGrant().client.sys.revokeLease(leaseId);
+      this.#log.info({ leaseId }, 'revoked lease');
+      return true;
+    } catch (err) {
+      this.#failed('revoke', err, { leaseId });
+      return false;
+    }
+  }
+
+  /** Tokens we logged in for are ours to revoke; a static token belongs to the caller. */
+  async #revokeOwnToken(): Promise<void> {
+    const token = this.#token;
+    if (!token?.canRelogin) return;
+    try {
+      await token.client.request('PUT', 'auth/token/revoke-self', { idempotent: true });
+    } catch (err) {
+      this.#failed('revoke-token', err, {});
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
