@@ -22,7 +22,10 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Figures collected on the way, for the summary table. */
 export interface Figures {
   kubernetesAuth: boolean;
+  /** Unsealer start -> every node initialized, joined and unsealed. */
   bootstrapMs?: number;
+  /** Unsealer start -> all nodes raft voters with one leader. */
+  votersMs?: number;
   leaderFailoverMs?: number;
   restartUnsealMs?: number;
   fileMode?: LoadFigures;

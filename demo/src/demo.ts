@@ -55,7 +55,9 @@ export async function runDemo(ctx: DemoContext): Promise<Figures> {
 
   if (options.vaultModeSeconds > 0) {
     await api.stop();
-    narrator.check(api.process.describeExit() === 'code 0', 'users-api (file mode) stopped gracefully on SIGTERM', `(${api.process.describeExit()})`);
+    if (!narrator.check(api.process.describeExit() === 'code 0', 'users-api (file mode) stopped gracefully on SIGTERM', `(${api.process.describeExit()})`)) {
+      narrator.quote(api.process.logTail(8));
+    }
     figures.vaultMode = await directLease(ctx, db, address, auth);
   }
 
@@ -175,8 +177,9 @@ async function directLease(ctx: DemoContext, db: Database, address: string, auth
   narrator.check(
     api.process.describeExit() === 'code 0' && left.length === 0,
     `stopped on SIGTERM; the ${issued.length} users it replaced were revoked by users-api itself`,
-    `(${left.length} left in pg_roles)`,
+    `(${left.length} left in pg_roles, ${api.process.describeExit()})`,
   );
+  if (api.process.describeExit() !== 'code 0') narrator.quote(api.process.logTail(8));
   return { seconds: result.elapsedMs / 1000, requests: result.requests, failed: result.failed, rotations: reissues, usernames: sampler.sessionUsers.size, p50Ms: result.p50Ms, p99Ms: result.p99Ms, renewals, reissues };
 }
 

@@ -105,6 +105,7 @@ function summary(f: Figures): void {
     ['Vault auth of the service', f.kubernetesAuth ? 'kubernetes (real kube-apiserver, TokenRequest tokens)' : 'approle (kube testbed not used)'],
   ];
   if (f.bootstrapMs !== undefined) rows.push(['cluster bootstrap by the unsealer', `${seconds(f.bootstrapMs)} (init, 2 raft joins, 3 nodes unsealed)`]);
+  if (f.votersMs !== undefined) rows.push(['… and all 3 raft voters', seconds(f.votersMs)]);
   if (f.leaderFailoverMs !== undefined) rows.push(['leader killed → new leader', seconds(f.leaderFailoverMs)]);
   if (f.restartUnsealMs !== undefined) rows.push(['restarted node → unsealed again', seconds(f.restartUnsealMs)]);
   if (f.fileMode) {

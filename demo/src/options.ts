@@ -31,7 +31,7 @@ the database credentials rotate, checks every step, and tears everything down.
   --no-vault-mode  skip the direct-lease (users-api vault mode) phase
 
 Environment:
-  ROTOR_DEMO_DURATION_S   length of the main load phase in seconds (default 60, --quick 40)
+  ROTOR_DEMO_DURATION_S   length of the main load phase in seconds (default 60, --quick 35)
   NO_COLOR                no colours
 `;
 
@@ -41,7 +41,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): D
   const unknown = argv.filter((a) => !known.has(a));
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}\n\n${USAGE}`);
   const quick = flags.has('--quick');
-  let loadSeconds = quick ? 40 : 60;
+  let loadSeconds = quick ? 35 : 60;
   const fromEnv = env.ROTOR_DEMO_DURATION_S;
   if (fromEnv !== undefined && fromEnv !== '') {
     const n = Number(fromEnv);
@@ -50,7 +50,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): D
   }
   return {
     loadSeconds,
-    vaultModeSeconds: flags.has('--no-vault-mode') ? 0 : quick ? 20 : 35,
+    vaultModeSeconds: flags.has('--no-vault-mode') ? 0 : quick ? 15 : 35,
     concurrency: 4,
     keep: flags.has('--keep'),
     forceAppRole: flags.has('--approle'),

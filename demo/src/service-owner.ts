@@ -13,6 +13,12 @@ import { readText } from './secrets.ts';
 
 export const TEMPLATE = 'packages/db-credentials/templates/db-creds.json.ctmpl';
 
+/**
+ * users-api's entry point. services/users-api/src/main.ts once its file and
+ * vault modes are wired; until then the demo's copy that injects the source.
+ */
+export const USERS_API_ENTRY = 'demo/src/users-api-entry.ts';
+
 export interface Agent {
   /** The file the agent renders (what /vault/secrets/db-creds.json is in a pod). */
   credentialsFile: string;
@@ -139,7 +145,7 @@ export async function startUsersApi(ctx: DemoContext, name: string, env: Record<
   const child = new ServerProcess({
     name,
     command: process.execPath,
-    args: ['--import', 'tsx', '--conditions=rotor-source', join(REPO_ROOT, 'services/users-api/src/main.ts')],
+    args: ['--import', 'tsx', '--conditions=rotor-source', join(REPO_ROOT, USERS_API_ENTRY)],
     logFile,
     cwd: REPO_ROOT,
     env: childEnv({
