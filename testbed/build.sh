@@ -47,6 +47,8 @@ for target in $targets; do
   case $target in
     openbao) build bao "$here/openbao" . ;;
     kube) build rotor-kube "$here/kube" . "$(kube_version_ldflags "$here/kube/go.mod")" ;;
+    # kustomize is a `tool` of its module (go.mod pins it): no source file of ours.
+    kustomize) build kustomize "$here/kustomize" sigs.k8s.io/kustomize/kustomize/v5 ;;
     *) echo "testbed: unknown target $target" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { openBaoBinary } from './binaries.ts';
+import { TestbedError } from './errors.ts';
 import { freePort } from './ports.ts';
 import { ServerProcess } from './process.ts';
 import { waitFor } from './wait.ts';
@@ -111,6 +113,33 @@ export interface OpenBaoCluster {
 export interface StartOpenBaoClusterOptions {
   nodes?: number;
   timeoutMs?: number;
+  /**
+   * All nodes' API on one port number (each on its own address), as pods of a
+   * StatefulSet share a container port: for discovery that addresses pod IPs
+   * with a single port. Default false: a free port per node.
+   */
+  samePort?: boolean;
+}
+
+/** Whether `port` can be bound on `host` right now. */
+function portFreeOn(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** One port number free on every host: the kernel picks it on the first, the others are checked. */
+async function sharedFreePort(hosts: readonly string[]): Promise<number> {
+  const [first = '127.0.0.2', ...rest] = hosts;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort(first);
+    const free = await Promise.all(rest.map((h) => portFreeOn(h, port)));
+    if (free.every(Boolean)) return port;
+  }
+  throw new TestbedError('TESTBED_NO_PORT', `no port number free on all of ${hosts.join(', ')}`);
 }
 
 /**
@@ -129,10 +158,12 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    const hosts = Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
+    const sharedPort = options.samePort ? await sharedFreePort(hosts) : undefined;
     for (let i = 1; i <= count; i++) {
       const id = `node-${i}`;
       const host = `127.0.0.${i + 1}`;
-      const apiPort = await freePort(host);
+      const apiPort = sharedPort ?? (await freePort(host));
       const clusterPort = await freePort(host);
       const home = join(dir, id);
       mkdirSync(join(home, 'raft'), { recursive: true });
