@@ -10,6 +10,7 @@ export interface CleanupFailure {
 export class Teardown {
   readonly #stack: { what: string; run: () => Promise<void> | void }[] = [];
   #done: Promise<CleanupFailure[]> | undefined;
+  #ran = 0;
   readonly #late: Promise<unknown>[] = [];
 
   /** Registers a cleanup; `what` names it in a failure report. */
@@ -19,6 +20,11 @@ export class Teardown {
       return;
     }
     this.#stack.push({ what, run });
+  }
+
+  /** Cleanups run so far. */
+  get count(): number {
+    return this.#ran;
   }
 
   get started(): boolean {
@@ -32,6 +38,7 @@ export class Teardown {
       while (this.#stack.length > 0) {
         const entry = this.#stack.pop();
         if (!entry) break;
+        this.#ran++;
         try {
           await entry.run();
         } catch (error) {
