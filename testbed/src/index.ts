@@ -14,3 +14,4 @@ export {
   type StartOpenBaoClusterOptions,
 } from './openbao.ts';
 export * from './kube.ts';
+export * from './injector.ts';

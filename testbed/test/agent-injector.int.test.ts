@@ -1,0 +1,473 @@
+// Issue 7, "The agent injector": the users-api pod from deploy/ goes through the
+// injector's mutation (base: init container only; sidecar overlay: init container
+// and sidecar), and the agent configuration it carries is run by the real
+// `bao agent` against a real OpenBao (configured by `rotor configure apply` from
+// deploy/vault/config.yaml), a real kube-apiserver (kubernetes auth with a
+// TokenRequest token of app-auth) and a real PostgreSQL; users-api then serves
+// with the credentials the agent rendered.
+//
+// Not real here: the injector itself. The Go module proxy refuses
+// github.com/hashicorp/vault-k8s and github.com/openbao/openbao-k8s, so the
+// mutation comes from testbed/src/injector.ts, a model of the injector's
+// documented contract that rejects every annotation it does not implement. No
+// kubelet either: what a kubelet provides (the mounted service-account token, the
+// shared /vault/secrets and /home/vault volumes, the Service DNS name of Vault) is
+// put in place by hand, and only that is rewritten in the agent configuration.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import pg from 'pg';
+import {
+  AGENT_HOME,
+  INIT_CONTAINER_NAME,
+  SECRETS_MOUNT_PATH,
+  SECRETS_VOLUME_NAME,
+  SIDECAR_CONTAINER_NAME,
+  ServerProcess,
+  agentConfigOf,
+  freePort,
+  injectorOptionsFromEnv,
+  kubeOk,
+  kubeRequest,
+  mutatePod,
+  serviceAccountToken,
+  startKubeApiserver,
+  startOpenBao,
+  startPostgres,
+  waitFor,
+  type AgentConfig,
+  type Container,
+  type InjectorOptions,
+  type KubeApiserver,
+  type OpenBaoDevServer,
+  type Pod,
+  type PostgresServer,
+} from '../src/index.ts';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const SEED_ROWS = [
+  { id: 1, title: 'sre', name: 'sakib' },
+  { id: 2, title: 'manager', name: 'hanifa' },
+];
+
+type Manifest = { kind: string; metadata: { name: string; namespace?: string }; [key: string]: unknown };
+interface Deployment extends Manifest {
+  spec: { template: { metadata: Pod['metadata']; spec: Pod['spec'] } };
+}
+
+function manifests(path: string): Manifest[] {
+  return parseAllDocuments(readFileSync(join(repo, path), 'utf8'))
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((doc): doc is Manifest => doc !== null);
+}
+
+function usersApiDeployment(): Deployment {
+  const found = manifests('deploy/users-api/users-api.yaml').find((m) => m.kind === 'Deployment' && m.metadata.name === 'users-api');
+  assert.ok(found, 'deploy/users-api/users-api.yaml has the users-api Deployment');
+  return found as Deployment;
+}
+
+function injectorOptions(): InjectorOptions {
+  const injector = manifests('deploy/vault/injector.yaml').find((m) => m.kind === 'Deployment' && m.metadata.name === 'vault-agent-injector') as
+    | { spec: { template: { spec: { containers: Container[] } } } }
+    | undefined;
+  assert.ok(injector, 'deploy/vault/injector.yaml has the injector Deployment');
+  return injectorOptionsFromEnv(injector.spec.template.spec.containers[0]?.env ?? []);
+}
+
+/** The JSON 6902 operations that kustomize applies (replace, add, remove, test) on a plain object. */
+function applyJsonPatch(target: unknown, ops: { op: string; path: string; value?: unknown }[]): void {
+  for (const { op, path, value } of ops) {
+    const keys = path.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = keys.pop();
+    assert.ok(last !== undefined, `patch path ${path}`);
+    let parent = target as Record<string, unknown>;
+    for (const key of keys) {
+      const next = parent[key];
+      assert.ok(next !== null && typeof next === 'object', `patch path ${path}: ${key} does not exist`);
+      parent = next as Record<string, unknown>;
+    }
+    if (op === 'test') assert.deepEqual(parent[last], value, `patch test ${path}`);
+    else if (op === 'replace') {
+      assert.ok(last in parent, `patch replace ${path}: nothing to replace`);
+      parent[last] = value;
+    } else if (op === 'add') {
+      if (Array.isArray(parent)) parent.splice(last === '-' ? parent.length : Number(last), 0, value);
+      else parent[last] = value;
+    } else if (op === 'remove') {
+      if (Array.isArray(parent)) parent.splice(Number(last), 1);
+      else delete parent[last];
+    } else assert.fail(`unsupported patch op ${op}`);
+  }
+}
+
+/**
+ * deploy/overlays/sidecar: its JSON 6902 patches applied to the base Deployment (by hand, as
+ * kustomize would; `kustomizeBuild` of testbed/src/kustomize.ts can replace this once it lands).
+ */
+function sidecarDeployment(): Deployment {
+  const kustomization = parse(readFileSync(join(repo, 'deploy/overlays/sidecar/kustomization.yaml'), 'utf8')) as {
+    patches: { target: { kind: string; name: string }; patch: string }[];
+  };
+  const deployment = usersApiDeployment();
+  const patches = kustomization.patches.filter((p) => p.target.kind === 'Deployment' && p.target.name === 'users-api');
+  assert.ok(patches.length > 0, 'the sidecar overlay patches the users-api Deployment');
+  for (const patch of patches) applyJsonPatch(deployment, parse(patch.patch) as { op: string; path: string; value?: unknown }[]);
+  return deployment;
+}
+
+function podOf(deployment: Deployment): Pod {
+  const { metadata, spec } = structuredClone(deployment.spec.template);
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { ...metadata, name: 'users-api-0', namespace: deployment.metadata.namespace ?? 'app' }, spec };
+}
+
+function container(list: Container[] | undefined, name: string): Container {
+  const found = list?.find((c) => c.name === name);
+  assert.ok(found, `container ${name} (have: ${(list ?? []).map((c) => c.name).join(', ')})`);
+  return found;
+}
+
+function envOf(c: Container, name: string): string | undefined {
+  return c.env?.find((e) => e.name === name)?.value;
+}
+
+/** The credential template shipped with @rotor/db-credentials, without its leading comment. */
+function credentialTemplate(): string {
+  const text = readFileSync(join(repo, 'packages/db-credentials/templates/db-creds.json.ctmpl'), 'utf8');
+  return text.replace(/^\{\{-\s*\/\*[\s\S]*?\*\/\s*-\}\}\s*/, '').trim();
+}
+
+function assertAgentConfig(config: AgentConfig, options: InjectorOptions, init: boolean): void {
+  assert.equal(config.exit_after_auth, init);
+  assert.equal(config.vault.address, options.vaultAddress);
+  assert.equal(config.auto_auth.method.type, 'kubernetes');
+  assert.equal(config.auto_auth.method.mount_path, 'auth/kubernetes');
+  assert.deepEqual(config.auto_auth.method.config, { role: 'app-creds-reader-role' });
+  assert.equal(config.template.length, 1);
+  const [template] = config.template;
+  assert.equal(template?.destination, `${SECRETS_MOUNT_PATH}/db-creds.json`);
+  assert.equal(template?.contents.trim(), credentialTemplate(), 'the annotation template is the one @rotor/db-credentials ships');
+}
+
+describe('Vault Agent injection of the users-api pod', () => {
+  const options = injectorOptions();
+
+  it('base (init-container mode): vault-agent-init, no sidecar, /vault/secrets shared, our template', () => {
+    const pod = mutatePod(podOf(usersApiDeployment()), options);
+    assert.equal(pod.metadata.annotations?.['vault.hashicorp.com/agent-inject-status'], 'injected');
+    assert.deepEqual(pod.spec.initContainers?.map((c) => c.name), [INIT_CONTAINER_NAME]);
+    assert.deepEqual(pod.spec.containers.map((c) => c.name), ['users-api']);
+    const app = container(pod.spec.containers, 'users-api');
+    assert.ok(app.volumeMounts?.some((m) => m.name === SECRETS_VOLUME_NAME && m.mountPath === SECRETS_MOUNT_PATH), 'users-api mounts /vault/secrets');
+    assert.ok(pod.spec.volumes?.some((v) => v.name === SECRETS_VOLUME_NAME), 'the pod has the shared secrets volume');
+    const init = container(pod.spec.initContainers, INIT_CONTAINER_NAME);
+    assert.equal(init.image, options.image);
+    assert.ok(init.volumeMounts?.some((m) => m.name === SECRETS_VOLUME_NAME && m.mountPath === SECRETS_MOUNT_PATH));
+    assertAgentConfig(agentConfigOf(init), options, true);
+    // users-api reads exactly the file the agent renders, and is told nothing will refresh it.
+    assert.equal(envOf(app, 'CREDENTIALS_MODE'), 'file');
+    assert.equal(envOf(app, 'CREDENTIALS_FILE'), agentConfigOf(init).template[0]?.destination);
+    assert.equal(envOf(app, 'CREDENTIALS_REFRESH'), 'none');
+    // The agent writes the file as the app's own user, so the app can read it.
+    const podSecurity = pod.spec.securityContext as { runAsUser: number; runAsGroup: number };
+    assert.deepEqual(
+      { user: (init.securityContext as { runAsUser: number }).runAsUser, group: (init.securityContext as { runAsGroup: number }).runAsGroup },
+      { user: podSecurity.runAsUser, group: podSecurity.runAsGroup },
+    );
+  });
+
+  it('sidecar overlay: vault-agent-init and the vault-agent sidecar, CREDENTIALS_REFRESH=agent', () => {
+    const pod = mutatePod(podOf(sidecarDeployment()), options);
+    assert.deepEqual(pod.spec.initContainers?.map((c) => c.name), [INIT_CONTAINER_NAME]);
+    assert.deepEqual(pod.spec.containers.map((c) => c.name), ['users-api', SIDECAR_CONTAINER_NAME]);
+    const app = container(pod.spec.containers, 'users-api');
+    assert.ok(app.volumeMounts?.some((m) => m.name === SECRETS_VOLUME_NAME && m.mountPath === SECRETS_MOUNT_PATH));
+    const sidecar = container(pod.spec.containers, SIDECAR_CONTAINER_NAME);
+    assert.ok(sidecar.volumeMounts?.some((m) => m.name === SECRETS_VOLUME_NAME && m.mountPath === SECRETS_MOUNT_PATH));
+    assertAgentConfig(agentConfigOf(container(pod.spec.initContainers, INIT_CONTAINER_NAME)), options, true);
+    assertAgentConfig(agentConfigOf(sidecar), options, false);
+    assert.equal(envOf(app, 'CREDENTIALS_REFRESH'), 'agent');
+  });
+
+  it('the model refuses an annotation it does not implement or that has a typo', () => {
+    const typo = podOf(usersApiDeployment());
+    typo.metadata.annotations = { ...typo.metadata.annotations, 'vault.hashicorp.com/agent-inject-secrets-db-creds.json': 'database/creds/db-reader-role' };
+    assert.throws(() => mutatePod(typo, options), /not an injector annotation|does not implement/);
+    const orphan = podOf(usersApiDeployment());
+    orphan.metadata.annotations = { ...orphan.metadata.annotations, 'vault.hashicorp.com/agent-inject-template-other.json': '{{ . }}' };
+    assert.throws(() => mutatePod(orphan, options), /no matching agent-inject-secret-/);
+  });
+});
+
+/** Runs `node packages/cli/bin/rotor.js ...`; resolves with its exit code and output. */
+function rotor(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repo, 'packages/cli/bin/rotor.js'), ...args], { cwd: repo, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The environment of a child process: ours without any Vault/OpenBao settings. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('VAULT_') && !key.startsWith('BAO_')) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+describe('the injected agent configuration, run by the real bao agent; users-api serves with what it rendered', { timeout: 420_000 }, () => {
+  const options = injectorOptions();
+  let kube: KubeApiserver;
+  let bao: OpenBaoDevServer;
+  let db: PostgresServer;
+  let dir: string;
+  const processes: ServerProcess[] = [];
+
+  /** What a kubelet would mount: a projected service-account token of app-auth (default audience). */
+  async function mountServiceAccountToken(podDir: string): Promise<string> {
+    const path = join(podDir, 'token');
+    writeFileSync(path, await serviceAccountToken(kube, 'app', 'app-auth'), { mode: 0o600 });
+    return path;
+  }
+
+  /** The injector's agent config with only what a kubelet provides rewritten: Vault's address, the token, the volumes. */
+  function localAgentConfig(config: AgentConfig, podDir: string, tokenPath: string): string {
+    const secrets = join(podDir, 'secrets');
+    const home = join(podDir, 'home');
+    mkdirSync(secrets, { recursive: true });
+    mkdirSync(home, { recursive: true });
+    const local = structuredClone(config);
+    local.vault.address = bao.address;
+    local.auto_auth.method.config.token_path = tokenPath;
+    const moved = (path: string, from: string, to: string): string => {
+      assert.ok(path.startsWith(`${from}/`), `${path} is under ${from}`);
+      return join(to, path.slice(from.length + 1));
+    };
+    local.pid_file = moved(local.pid_file, AGENT_HOME, home);
+    for (const sink of local.auto_auth.sink) sink.config.path = moved(String(sink.config.path), AGENT_HOME, home);
+    for (const template of local.template) template.destination = moved(template.destination, SECRETS_MOUNT_PATH, secrets);
+    const text = JSON.stringify(local);
+    assert.ok(!text.includes(AGENT_HOME) && !text.includes(`${SECRETS_MOUNT_PATH}/`), 'every pod path was mapped');
+    const file = join(podDir, 'config.json');
+    writeFileSync(file, text);
+    return file;
+  }
+
+  function startAgent(name: string, configFile: string, podDir: string): ServerProcess {
+    const agent = new ServerProcess({
+      name,
+      command: bao.binary,
+      args: ['agent', `-config=${configFile}`],
+      logFile: join(podDir, 'agent.log'),
+      env: cleanEnv({ HOME: join(podDir, 'home') }),
+    });
+    processes.push(agent);
+    return agent;
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rotor-agent-injector-'));
+    [kube, bao, db] = await Promise.all([startKubeApiserver(), startOpenBao({ mode: 'dev' }), startPostgres()]);
+
+    // The cluster objects a real install has: app-auth from the users-api manifest; Vault's reviewer.
+    const create = (path: string, body: object): Promise<unknown> => kubeOk(kube, 'POST', path, body);
+    for (const name of ['app', 'vault']) await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    const appAuth = manifests('deploy/users-api/users-api.yaml').find((m) => m.kind === 'ServiceAccount');
+    assert.equal(appAuth?.metadata.name, 'app-auth');
+    await create('/api/v1/namespaces/app/serviceaccounts', appAuth);
+    await create('/api/v1/namespaces/vault/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vault' } });
+    await create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'vault-token-reviewer' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+      subjects: [{ kind: 'ServiceAccount', name: 'vault', namespace: 'vault' }],
+    });
+    const reviewerJwt = await serviceAccountToken(kube, 'vault', 'vault');
+    const tokenReview = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: reviewerJwt } };
+    await waitFor(
+      'the vault service account to be allowed TokenReview',
+      async () => ((await kubeRequest(kube, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview, { token: reviewerJwt })).status === 201 ? true : undefined),
+      { timeoutMs: 30_000 },
+    );
+
+    // The seed's table, created by the database admin.
+    const admin = new pg.Client({ connectionString: db.url(), connectionTimeoutMillis: 5_000 });
+    await admin.connect();
+    try {
+      await admin.query('CREATE TABLE users (id serial NOT NULL UNIQUE, title varchar(255) NOT NULL, name varchar(255))');
+      await admin.query(`INSERT INTO users(id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
+      await admin.query(`SELECT setval('users_id_seq', 2)`);
+    } finally {
+      await admin.end();
+    }
+
+    // Vault configured by `rotor configure apply` from deploy/vault/config.yaml; only what differs
+    // outside a cluster changes: where the API and the database are, and the reviewer credentials
+    // that an in-cluster Vault takes from its own pod. rotate_root stays off so the testbed's
+    // superuser remains usable by the test.
+    const config = parse(readFileSync(join(repo, 'deploy/vault/config.yaml'), 'utf8')) as {
+      auth: { type: string; config: Record<string, unknown> }[];
+      policies: { file?: string }[];
+      secrets: { type: string; connections?: Record<string, unknown>[] }[];
+    };
+    const kubernetes = config.auth.find((a) => a.type === 'kubernetes');
+    assert.ok(kubernetes, 'config.yaml enables kubernetes auth');
+    writeFileSync(join(dir, 'kube-ca.crt'), kube.caCert);
+    kubernetes.config = {
+      ...kubernetes.config,
+      kubernetes_host: kube.url,
+      kubernetes_ca_cert: { fromFile: 'kube-ca.crt' },
+      token_reviewer_jwt: { fromEnv: 'REVIEWER_JWT' },
+      disable_local_ca_jwt: true,
+    };
+    for (const policy of config.policies) if (policy.file !== undefined) policy.file = join(repo, 'deploy/vault', policy.file);
+    for (const engine of config.secrets.filter((s) => s.type === 'database')) {
+      for (const connection of engine.connections ?? []) {
+        connection.connection_url = db.vaultConnectionUrl();
+        connection.username = db.superuser;
+        connection.rotate_root = false;
+      }
+    }
+    const configFile = join(dir, 'vault-config.yaml');
+    writeFileSync(configFile, stringify(config));
+    const applied = await rotor(
+      ['configure', 'apply', '--config', configFile],
+      cleanEnv({ VAULT_ADDR: bao.address, VAULT_TOKEN: bao.rootToken, PG_ROOT_PASSWORD: db.superuserPassword, REVIEWER_JWT: reviewerJwt }),
+    );
+    assert.equal(applied.code, 0, `rotor configure apply failed:\n${applied.stderr.slice(-4000)}`);
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all([kube?.stop(), bao?.stop(), db?.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Set by the init-container test: the file the init agent rendered, as the pod would have it. */
+  let rendered: { file: string; podDir: string; username: string; password: string } | undefined;
+
+  it('init container: the agent logs in as app-auth, renders db-creds.json and exits 0; the credentials SELECT and cannot INSERT', async () => {
+    const pod = mutatePod(podOf(usersApiDeployment()), options);
+    const podDir = join(dir, 'init');
+    mkdirSync(podDir);
+    const configFile = localAgentConfig(agentConfigOf(container(pod.spec.initContainers, INIT_CONTAINER_NAME)), podDir, await mountServiceAccountToken(podDir));
+
+    const agent = startAgent('bao agent (vault-agent-init)', configFile, podDir);
+    await waitFor('the init agent to exit', () => Promise.resolve(agent.running ? undefined : true), { timeoutMs: 60_000 });
+    assert.equal(agent.describeExit(), 'code 0', `the init agent failed:\n${agent.logTail()}`);
+
+    const file = join(podDir, 'secrets', 'db-creds.json');
+    assert.ok(existsSync(file), 'the agent rendered db-creds.json');
+    const creds = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // The fields and types that @rotor/db-credentials' agent file format requires.
+    assert.deepEqual(Object.keys(creds).sort(), ['issued_at', 'lease_duration', 'lease_id', 'password', 'renewable', 'username']);
+    assert.equal(typeof creds.username, 'string');
+    assert.equal(typeof creds.password, 'string');
+    assert.match(String(creds.lease_id), /^database\/creds\/db-reader-role\//);
+    assert.equal(creds.renewable, true);
+    assert.ok(Number.isInteger(creds.lease_duration) && Number(creds.lease_duration) > 0, 'lease_duration is a positive integer');
+    assert.ok(Number.isInteger(creds.issued_at), 'issued_at is unix seconds');
+    rendered = { file, podDir, username: String(creds.username), password: String(creds.password) };
+
+    const client = new pg.Client({ connectionString: db.url(rendered.username, rendered.password), connectionTimeoutMillis: 5_000 });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT id, title, name FROM users ORDER BY id');
+      assert.deepEqual(rows, SEED_ROWS);
+      await assert.rejects(client.query(`INSERT INTO users(title, name) VALUES ('intern', 'rotor')`), { code: '42501' });
+    } finally {
+      await client.end();
+    }
+    assert.ok(!readFileSync(agent.logFile, 'utf8').includes(rendered.password), 'the agent log must not contain the database password');
+  });
+
+  // users-api's file mode (AgentFileSource wiring in services/users-api/src/credential-source.ts) is
+  // being finished in parallel; until it lands this step runs as a todo. Drop the todo then.
+  it('users-api started on the rendered file serves GET /users and answers POST with 403', { todo: 'users-api file mode is being wired' }, async () => {
+    assert.ok(rendered, 'the init-container test rendered the credentials');
+    const port = await freePort('127.0.0.1');
+    const usersApi = new ServerProcess({
+      name: 'users-api',
+      command: process.execPath,
+      args: ['--import', 'tsx', '--conditions=rotor-source', 'services/users-api/src/main.ts'],
+      cwd: repo,
+      logFile: join(rendered.podDir, 'users-api.log'),
+      env: cleanEnv({
+        CREDENTIALS_MODE: 'file',
+        CREDENTIALS_FILE: rendered.file,
+        CREDENTIALS_REFRESH: 'none',
+        DB_HOST: db.host,
+        DB_PORT: String(db.port),
+        DB_NAME: db.database,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        SHUTDOWN_DELAY_MS: '0',
+      }),
+    });
+    processes.push(usersApi);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'users-api to be ready',
+      async () => {
+        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        await res.body?.cancel();
+        return res.ok ? true : undefined;
+      },
+      { timeoutMs: 60_000, signal: usersApi.exitSignal },
+    ).catch((err: unknown) => {
+      throw usersApi.failure('did not become ready', err);
+    });
+
+    const list = await fetch(`${base}/users`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(list.status, 200);
+    assert.deepEqual(((await list.json()) as { items: unknown[] }).items, SEED_ROWS);
+
+    const create = await fetch(`${base}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'intern', name: 'rotor' }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(create.status, 403, 'the reader credentials cannot INSERT');
+    await create.body?.cancel();
+
+    await usersApi.stop();
+    assert.ok(!readFileSync(usersApi.logFile, 'utf8').includes(rendered.password), 'the users-api log must not contain the database password');
+  });
+
+  it('sidecar: the agent keeps running and renders db-creds.json with fresh credentials that log in', async () => {
+    const pod = mutatePod(podOf(sidecarDeployment()), options);
+    const podDir = join(dir, 'sidecar');
+    mkdirSync(podDir);
+    const configFile = localAgentConfig(agentConfigOf(container(pod.spec.containers, SIDECAR_CONTAINER_NAME)), podDir, await mountServiceAccountToken(podDir));
+    const agent = startAgent('bao agent (vault-agent sidecar)', configFile, podDir);
+    const credsFile = join(podDir, 'secrets', 'db-creds.json');
+    const creds = await waitFor(
+      'the sidecar agent to render db-creds.json',
+      () => Promise.resolve(existsSync(credsFile) ? (JSON.parse(readFileSync(credsFile, 'utf8')) as { username: string; password: string }) : undefined),
+      { timeoutMs: 60_000, signal: agent.exitSignal },
+    ).catch((err: unknown) => {
+      throw agent.failure('rendered nothing', err);
+    });
+    assert.ok(agent.running, 'a sidecar agent does not exit after rendering');
+
+    const client = new pg.Client({ connectionString: db.url(creds.username, creds.password), connectionTimeoutMillis: 5_000 });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT id, title, name FROM users ORDER BY id');
+      assert.deepEqual(rows, SEED_ROWS);
+    } finally {
+      await client.end();
+    }
+    await agent.stop();
+  });
+});
