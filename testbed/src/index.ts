@@ -15,3 +15,4 @@ export {
 } from './openbao.ts';
 export * from './kube.ts';
 export * from './injector.ts';
+export { kustomizeBinary, kustomizeBuild } from './kustomize.ts';

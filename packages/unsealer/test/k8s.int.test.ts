@@ -231,7 +231,7 @@ describe('unsealer Kubernetes drivers against a real kube-apiserver', { timeout:
     const log = logs.at(-1);
     assert.ok(log);
     watcher.start();
-    await waitFor('unsealer-c leading', () => (log.text().includes('"msg":"leading"') ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor('unsealer-c leading', () => Promise.resolve(log.text().includes('"msg":"leading"') ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
     await waitFor('unsealer-c idle', async () => ((await counterValue(watcher.registry, 'rotor_unsealer_passes_total', { result: 'idle' })) > 0 ? true : undefined), {
       timeoutMs: 30_000,
       intervalMs: 100,
