@@ -416,9 +416,7 @@ describe('the injected agent configuration, run by the real bao agent; users-api
     await usersApiServes('users-api-static', { CREDENTIALS_MODE: 'static', DB_USER: rendered.username, DB_PASSWORD: rendered.password });
   });
 
-  // users-api's file mode (AgentFileSource wiring in services/users-api/src/credential-source.ts) is
-  // being finished in parallel; until it lands this step runs as a todo. Drop the todo then.
-  it('users-api reading the rendered file (file mode) serves GET /users and answers POST with 403', { skip: usersApiMissing, todo: 'users-api file mode is being wired' }, async () => {
+  it('users-api reading the rendered file (file mode) serves GET /users and answers POST with 403', { skip: usersApiMissing }, async () => {
     assert.ok(rendered, 'the init-container test rendered the credentials');
     await usersApiServes('users-api-file', { CREDENTIALS_MODE: 'file', CREDENTIALS_FILE: rendered.file, CREDENTIALS_REFRESH: 'none' });
   });
