@@ -20,4 +20,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
-bash testbed/build.sh openbao kube kustomize
+bash testbed/build.sh

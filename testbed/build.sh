@@ -42,7 +42,7 @@ kube_version_ldflags() {
 }
 
 # "kube" is one multi-call binary: "rotor-kube etcd ..." and "rotor-kube kube-apiserver ...".
-targets=${*:-openbao}
+targets=${*:-openbao kube kustomize}
 for target in $targets; do
   case $target in
     openbao) build bao "$here/openbao" . ;;
