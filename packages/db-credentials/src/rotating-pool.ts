@@ -183,7 +183,8 @@ export class RotatingPool {
     if (this.#lifecycle.stopping || old === undefined || sameLogin(old.creds, creds)) return;
     let gen: Generation;
     try {
-      gen = await this.#open(creds);
+      // As many connections as the old pool uses, so the swap costs no connection set-up.
+      gen = await this.#open(creds, old.pool.totalCount);
     } catch (err) {
       this.#metrics.rotationFailures.inc({ stage: 'verify' });
       this.#log.warn({ err: errorSummary(err), reason, next: describeCredentials(creds), current: describeCredentials(old.creds) }, 'new credentials failed verification; keeping the current pool');
@@ -199,8 +200,8 @@ export class RotatingPool {
     this.#retire(old, true);
   }
 
-  /** A new pg.Pool for `creds`, verified with one query (with a few retries). */
-  async #open(creds: DbCredentials): Promise<Generation> {
+  /** A new pg.Pool for `creds`, verified with one query (with a few retries), then warmed to `warm` connections. */
+  async #open(creds: DbCredentials, warm = 1): Promise<Generation> {
     const pool = new pg.Pool({ ...this.#settings, user: creds.username, password: creds.password });
     const id = this.#nextId++;
     // An idle connection dying (server restart, terminated backend) must not crash the process.
@@ -220,6 +221,8 @@ export class RotatingPool {
         await delay(backoffDelay(attempt, Math.random(), { baseDelayMs: 100, maxDelayMs: 1_000 }));
       }
     }
+    // Never more than max: extra connect() calls would wait for releases that come only after them.
+    await warmUp(pool, Math.min(warm, this.#settings.max ?? 10));
     let markClosed = (): void => undefined;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const gen: Generation = { id, creds, pool, active: 0, retired: false, release: false, closing: false, closed, markClosed };
@@ -300,6 +303,25 @@ export class RotatingPool {
         this.#log.warn({ generation: gen.id, err: errorSummary(err), released: describeCredentials(gen.creds) }, 'releasing old credentials failed');
       }
     })().finally(gen.markClosed);
+  }
+}
+
+/**
+ * Opens connections until the pool holds `count`, two at a time so that the
+ * server forking backends does not starve the queries still running on the
+ * old pool; then leaves them idle. A failure only means a colder pool.
+ */
+async function warmUp(pool: pg.Pool, count: number): Promise<void> {
+  const held: pg.PoolClient[] = [];
+  try {
+    while (held.length < count) {
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(2, count - held.length) }, () => pool.connect()));
+      const opened = batch.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      held.push(...opened);
+      if (opened.length < batch.length) break;
+    }
+  } finally {
+    for (const client of held) client.release();
   }
 }
 

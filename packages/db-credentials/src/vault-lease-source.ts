@@ -279,6 +279,7 @@ export class VaultLeaseSource implements CredentialSource {
         }
         this.#log.warn({ grantedSec: auth.leaseDuration }, 'static token nears its max TTL: leases end with it');
       }
+      this.#log.debug({ grantedSec: auth.leaseDuration }, 'renewed token');
       this.#scheduleTokenRenewal();
     } catch (err) {
       const failure = this.#failed('renew-token', err, {});

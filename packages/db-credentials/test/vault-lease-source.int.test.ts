@@ -136,6 +136,28 @@ describe('VaultLeaseSource with RotatingPool (real OpenBao and PostgreSQL)', { t
     assertNoSecrets(logs.text(), [...issued.map((c) => c.password), approle.secretId]);
   });
 
+  it('renews a periodic static token so its leases outlive the period', async () => {
+    const created = await root.request<{ auth: { client_token: string; accessor: string } }>('POST', 'auth/token/create', {
+      body: { policies: ['app-policy'], period: '3s', no_parent: true },
+    });
+    const token = created?.auth.client_token ?? '';
+    const logs = captureLogs();
+    const source = new VaultLeaseSource({ vault: new VaultClient({ address: bao.address }), login: { method: 'token', token }, role: 'steady-role', logger: logs.logger });
+    const first = await source.start();
+    const tokenRenewals = (): number => (logs.text().match(/"msg":"renewed token"/g) ?? []).length;
+    try {
+      await until('three token renewals (beyond the 3s period)', () => tokenRenewals() >= 3, 30_000);
+      assert.ok((await liveLeases(root, 'steady-role')).includes(first.leaseId ?? ''), 'the lease lives on with its renewed token');
+      assert.equal(source.current().username, first.username);
+    } finally {
+      await source.stop();
+    }
+    assert.deepEqual(await liveLeases(root, 'steady-role'), []);
+    const self = await root.withToken(token).auth.lookupSelf();
+    assert.equal(self.period, 3, 'a static token belongs to the caller: not revoked on stop');
+    assertNoSecrets(logs.text(), [first.password, token]);
+  });
+
   it('keeps serving while Vault is unreachable during a renewal, then renews again', async () => {
     const relay = new Relay(bao.address);
     await relay.start();
