@@ -32,8 +32,8 @@ export async function setUpSeed(db: PostgresServer, bao: OpenBaoDevServer, roles
   return root;
 }
 
-/** AppRole login for the service, with the least policy the sources need. */
-export async function setUpAppRole(root: VaultClient, role: string, tokenTtl = '1h', tokenMaxTtl = '4h'): Promise<{ roleId: string; secretId: string }> {
+/** The seed's app-policy: the least a credential source needs. */
+export async function writeAppPolicy(root: VaultClient): Promise<void> {
   await root.sys.writePolicy(
     'app-policy',
     `path "database/creds/*" { capabilities = ["read"] }
@@ -43,6 +43,11 @@ path "auth/token/renew-self" { capabilities = ["update"] }
 path "auth/token/revoke-self" { capabilities = ["update"] }
 path "auth/token/lookup-self" { capabilities = ["read"] }`,
   );
+}
+
+/** AppRole login for the service, with app-policy. */
+export async function setUpAppRole(root: VaultClient, role: string, tokenTtl = '1h', tokenMaxTtl = '4h'): Promise<{ roleId: string; secretId: string }> {
+  await writeAppPolicy(root);
   const auths = await root.request<{ data?: Record<string, unknown> }>('GET', 'sys/auth');
   if (!auths?.data || !('approle/' in auths.data)) await root.sys.enableAuth('approle', { type: 'approle' });
   await root.request('POST', `auth/approle/role/${role}`, { body: { token_policies: 'app-policy', token_ttl: tokenTtl, token_max_ttl: tokenMaxTtl } });
