@@ -4,7 +4,6 @@
  * lease id, username or file path, never a password or token.
  */
 export type DbCredentialsErrorCode =
-  | 'DBCREDS_CONFIG'
   | 'DBCREDS_ALREADY_STARTED'
   | 'DBCREDS_NOT_STARTED'
   | 'DBCREDS_STOPPED'
