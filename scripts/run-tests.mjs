@@ -36,6 +36,12 @@ if (files.length === 0) {
 // One node:test run, so its closing summary counts every test. Integration files
 // start real servers; two files at a time suits a 2-core machine.
 const concurrency = process.env.ROTOR_TEST_CONCURRENCY ?? '2';
-const args = ['--import', 'tsx', '--conditions=rotor-source', '--test', `--test-concurrency=${concurrency}`, ...files];
+// Safety nets, not timing assertions: a test that hangs fails after 10 minutes, and a
+// file whose tests are done exits even if a leaked handle would keep it alive.
+const args = [
+  '--import', 'tsx', '--conditions=rotor-source',
+  '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-force-exit',
+  ...files,
+];
 const { status, signal } = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 process.exit(signal ? 1 : (status ?? 1));

@@ -13,11 +13,8 @@ import { readText } from './secrets.ts';
 
 export const TEMPLATE = 'packages/db-credentials/templates/db-creds.json.ctmpl';
 
-/**
- * users-api's entry point. services/users-api/src/main.ts once its file and
- * vault modes are wired; until then the demo's copy that injects the source.
- */
-export const USERS_API_ENTRY = 'demo/src/users-api-entry.ts';
+/** users-api's own entry point, exactly what the Deployment runs (compiled). */
+export const USERS_API_ENTRY = 'services/users-api/src/main.ts';
 
 export interface Agent {
   /** The file the agent renders (what /vault/secrets/db-creds.json is in a pod). */
