@@ -69,6 +69,7 @@ class Histogram {
 class Load {
   readonly all = new Histogram();
   readonly inWindows = new Histogram();
+  readonly outsideWindows = new Histogram();
   failed = 0;
   firstError: string | undefined;
   windowOpen = false;
@@ -92,7 +93,7 @@ class Load {
               if (this.recording) {
                 const ms = performance.now() - start;
                 this.all.add(ms);
-                if (inWindow) this.inWindows.add(ms);
+                (inWindow ? this.inWindows : this.outsideWindows).add(ms);
               }
             } catch (err) {
               this.failed++;
@@ -187,9 +188,11 @@ try {
   }
   const all = summary(load.all, rotationSeconds);
   const inWindows = summary(load.inWindows, rotationSeconds);
+  const outside = summary(load.outsideWindows, rotationSeconds);
   const failed = steadyLoad.failed + load.failed;
   console.log(`rotation phase: ${ROTATIONS} rotations in ${rotationSeconds.toFixed(1)} s, ${all.qps} queries/s, p50 ${all.p50Ms} ms, p99 ${all.p99Ms} ms`);
   console.log(`inside rotation windows: ${inWindows.queries} queries, p50 ${inWindows.p50Ms} ms, p99 ${inWindows.p99Ms} ms; window median ${percentile(windowsMs, 50).toFixed(0)} ms, p99 ${percentile(windowsMs, 99).toFixed(0)} ms`);
+  console.log(`outside rotation windows (same phase): p50 ${outside.p50Ms} ms, p99 ${outside.p99Ms} ms`);
   console.log(`failed queries: ${failed}${load.firstError ?? steadyLoad.firstError ? ` (first: ${load.firstError ?? steadyLoad.firstError})` : ''}`);
   console.log(`RSS before/after ${ROTATIONS} rotations: ${rssBefore.toFixed(1)} / ${rssAfter.toFixed(1)} MiB (heap used ${heapBefore.toFixed(1)} / ${heapAfter.toFixed(1)} MiB)`);
   const p99Ratio = inWindows.p99Ms / steady.p99Ms;
@@ -210,6 +213,7 @@ try {
         queries: inWindows.queries,
         p50Ms: inWindows.p50Ms,
         p99Ms: inWindows.p99Ms,
+        outsideP99Ms: outside.p99Ms,
         windows: windowsMs.length,
         windowMedianMs: +percentile(windowsMs, 50).toFixed(1),
         windowP99Ms: +percentile(windowsMs, 99).toFixed(1),
