@@ -5,7 +5,7 @@
 // TokenRequest API exactly as a kubelet would for a projected volume.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubeBinary, kubeOk, kubeRequest, serviceAccountToken, startKubeApiserver, waitFor, type KubeApiserver } from '@rotor/testbed';
+import { createKubernetesAuthObjects, kubeBinary, serviceAccountToken, startKubeApiserver, type KubeApiserver } from '@rotor/testbed';
 import type { DemoContext } from './context.ts';
 import { seconds } from './narrator.ts';
 
@@ -45,28 +45,9 @@ export async function kubernetesAuth(ctx: DemoContext, starting: Promise<KubeApi
   const waited = performance.now();
   const kube = await starting;
   narrator.info(`kube-apiserver (real, on a real etcd) at ${kube.url}${performance.now() - waited > 500 ? `, ready after another ${seconds(performance.now() - waited)}` : ''}`);
-  const create = (path: string, body: object): Promise<unknown> => kubeOk(kube, 'POST', path, body);
-  for (const name of ['app', 'vault']) await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await create('/api/v1/namespaces/app/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app-auth' } });
-  await create('/api/v1/namespaces/vault/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vault' } });
-  await create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'vault-token-reviewer' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-    subjects: [{ kind: 'ServiceAccount', name: 'vault', namespace: 'vault' }],
-  });
-  narrator.info('namespaces app, vault; service accounts app/app-auth, vault/vault; vault bound to system:auth-delegator');
-
-  const reviewerJwt = await serviceAccountToken(kube, 'vault', 'vault', { expirationSeconds: 3600 });
+  const { reviewerJwt } = await createKubernetesAuthObjects(kube, { signal });
   secrets.add(reviewerJwt);
-  // RBAC is served from an informer cache: the binding takes effect shortly after it is stored.
-  const review = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: reviewerJwt } };
-  await waitFor(
-    'vault/vault to be allowed TokenReview',
-    async () => ((await kubeRequest(kube, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', review, { token: reviewerJwt })).status === 201 ? true : undefined),
-    { timeoutMs: 30_000, intervalMs: 100, signal },
-  );
+  narrator.info('namespaces app, vault; service accounts app/app-auth, vault/vault; vault bound to system:auth-delegator');
   narrator.check(true, 'vault/vault may call TokenReview (the reviewer JWT comes from the TokenRequest API)');
 
   const appToken = await serviceAccountToken(kube, 'app', 'app-auth', { expirationSeconds: 3600 });

@@ -16,3 +16,4 @@ export {
 export * from './kube.ts';
 export * from './injector.ts';
 export { kustomizeBinary, kustomizeBuild } from './kustomize.ts';
+export { createKubernetesAuthObjects, type KubernetesAuthObjectsOptions } from './kubernetes-auth.ts';

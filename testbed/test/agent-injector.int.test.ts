@@ -33,10 +33,9 @@ import {
   agentConfigOf,
   freePort,
   injectorOptionsFromEnv,
-  kubeOk,
   kustomizeBuild,
-  kubeRequest,
   mutatePod,
+  createKubernetesAuthObjects,
   serviceAccountToken,
   startKubeApiserver,
   startOpenBao,
@@ -255,25 +254,8 @@ describe('the injected agent configuration, run by the real bao agent; users-api
     [kube, bao, db] = await Promise.all([startKubeApiserver(), startOpenBao({ mode: 'dev' }), startPostgres()]);
 
     // The cluster objects a real install has: app-auth from the users-api manifest; Vault's reviewer.
-    const create = (path: string, body: object): Promise<unknown> => kubeOk(kube, 'POST', path, body);
-    for (const name of ['app', 'vault']) await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     const appAuth = find(await built('base'), 'ServiceAccount', 'app-auth');
-    await create('/api/v1/namespaces/app/serviceaccounts', appAuth);
-    await create('/api/v1/namespaces/vault/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vault' } });
-    await create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'vault-token-reviewer' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'vault', namespace: 'vault' }],
-    });
-    const reviewerJwt = await serviceAccountToken(kube, 'vault', 'vault');
-    const tokenReview = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: reviewerJwt } };
-    await waitFor(
-      'the vault service account to be allowed TokenReview',
-      async () => ((await kubeRequest(kube, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', tokenReview, { token: reviewerJwt })).status === 201 ? true : undefined),
-      { timeoutMs: 30_000 },
-    );
+    const { reviewerJwt } = await createKubernetesAuthObjects(kube, { appServiceAccount: appAuth });
 
     // The seed's table, created by the database admin.
     const admin = new pg.Client({ connectionString: db.url(), connectionTimeoutMillis: 5_000 });

@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { VaultClient } from '@rotor/vault-client';
 import {
-  kubeOk,
-  kubeRequest,
+  createKubernetesAuthObjects,
   serviceAccountToken,
   startKubeApiserver,
   startOpenBao,
@@ -38,19 +37,7 @@ describe('VaultLeaseSource with Kubernetes auth (real kube-apiserver, OpenBao, P
   before(async () => {
     [kube, bao, db] = await Promise.all([startKubeApiserver(), startOpenBao({ mode: 'dev' }), startPostgres()]);
     dir = mkdtempSync(join(tmpdir(), 'rotor-k8s-login-'));
-    for (const ns of ['app', 'vault']) await kubeOk(kube, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    await kubeOk(kube, 'POST', '/api/v1/namespaces/app/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app-auth' } });
-    await kubeOk(kube, 'POST', '/api/v1/namespaces/vault/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'vault' } });
-    await kubeOk(kube, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'vault-token-reviewer' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'vault', namespace: 'vault' }],
-    });
-    const reviewerJwt = await serviceAccountToken(kube, 'vault', 'vault');
-    const review = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: reviewerJwt } };
-    await waitFor('TokenReview allowed for the reviewer', async () => ((await kubeRequest(kube, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', review, { token: reviewerJwt })).status === 201 ? true : undefined), { timeoutMs: 30_000 });
+    const { reviewerJwt } = await createKubernetesAuthObjects(kube);
 
     root = await setUpSeed(db, bao, { 'db-reader-role': { defaultTtl: '1h', maxTtl: '24h' } });
     await writeAppPolicy(root);
