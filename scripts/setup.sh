@@ -5,14 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pgbench >/dev/null; then
-  echo "setup: installing PostgreSQL from Debian ..."
+# openssl: the kube testbed makes its per-run CA and serving certificates with it.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pgbench >/dev/null || ! command -v openssl >/dev/null; then
+  echo "setup: installing PostgreSQL and openssl from Debian ..."
   export DEBIAN_FRONTEND=noninteractive
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   # The package starts a system cluster where it can; Rotor runs its own throwaway servers.
-  $sudo_cmd apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+  $sudo_cmd apt-get install -y -qq postgresql postgresql-contrib openssl >/dev/null
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
