@@ -18,6 +18,8 @@ import { VaultClient } from '@rotor/vault-client';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+/** Each contender's SECONDS are split into this many alternating rounds. */
+const ROUNDS = 4;
 const ROWS = 10_000;
 const TARGET_RATIO = 0.9;
 
@@ -29,8 +31,14 @@ interface LoadResult {
   p99Ms: number;
 }
 
+interface LoadSample {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
 /** Closed-loop load: CONCURRENCY workers on keep-alive connections, random ids. */
-async function load(port: number, seconds: number): Promise<LoadResult> {
+async function load(port: number, seconds: number): Promise<LoadSample> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const latencies: number[] = [];
   let errors = 0;
@@ -54,11 +62,16 @@ async function load(port: number, seconds: number): Promise<LoadResult> {
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
+  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Merges samples of one contender into its figures. */
+function summarize(samples: LoadSample[]): LoadResult {
+  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const seconds = samples.reduce((sum, s) => sum + s.seconds, 0);
   const at = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
-  return { requests: latencies.length, errors, rps: Math.round(latencies.length / elapsed), p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { requests: latencies.length, errors: samples.reduce((sum, s) => sum + s.errors, 0), rps: Math.round(latencies.length / seconds), p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
@@ -152,9 +165,26 @@ try {
   // Warm both servers (JIT, pool connections) before measuring.
   await load(apiPort, 2);
   await load(floorPort, 2);
-  const { value: usersApi, rssMiB } = await peakRss(api.proc.pid ?? 0, load(apiPort, SECONDS));
+  // Alternating rounds (A B B A ...), so that drift of the shared 2-core machine (page
+  // cache, other processes) falls on both contenders alike instead of on whoever runs last.
+  const apiSamples: LoadSample[] = [];
+  const floorSamples: LoadSample[] = [];
+  let peakRssMiB = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['api', 'floor'] as const) : (['floor', 'api'] as const);
+    for (const who of order) {
+      if (who === 'floor') floorSamples.push(await load(floorPort, SECONDS / ROUNDS));
+      else {
+        const { value, rssMiB } = await peakRss(api.proc.pid ?? 0, load(apiPort, SECONDS / ROUNDS));
+        apiSamples.push(value);
+        peakRssMiB = Math.max(peakRssMiB, rssMiB);
+      }
+    }
+  }
+  const usersApi = summarize(apiSamples);
+  const nodeFloor = summarize(floorSamples);
+  const rssMiB = peakRssMiB;
   console.log(`users-api        ${usersApi.rps} req/s  p50 ${usersApi.p50Ms} ms  p99 ${usersApi.p99Ms} ms  errors ${usersApi.errors}  peak RSS ${rssMiB} MiB`);
-  const nodeFloor = await load(floorPort, SECONDS);
   console.log(`node:http + pg   ${nodeFloor.rps} req/s  p50 ${nodeFloor.p50Ms} ms  p99 ${nodeFloor.p99Ms} ms  errors ${nodeFloor.errors}`);
   await Promise.all(stops.splice(0).map((stop) => stop()));
   const database = pgbench(new URL(db.url(username, password)), password, SECONDS);
