@@ -17,3 +17,5 @@ export * from './kube.ts';
 export * from './injector.ts';
 export { kustomizeBinary, kustomizeBuild } from './kustomize.ts';
 export { createKubernetesAuthObjects, type KubernetesAuthObjectsOptions } from './kubernetes-auth.ts';
+export { review, startInjectorWebhook, type AdmissionResponse, type InjectorWebhook, type WebhookTls } from './injector-webhook.ts';
+export { generateWebhookCertificates, type WebhookCertificates } from './injector-tls.ts';

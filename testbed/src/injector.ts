@@ -18,10 +18,23 @@ import { TestbedError } from './errors.ts';
 export const ANNOTATION_PREFIX = 'vault.hashicorp.com/';
 export const SECRETS_MOUNT_PATH = '/vault/secrets';
 export const AGENT_HOME = '/home/vault';
-export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+export const SERVICE_ACCOUNT_TOKEN_PATH = `${SERVICE_ACCOUNT_MOUNT_PATH}/token`;
 export const INIT_CONTAINER_NAME = 'vault-agent-init';
 export const SIDECAR_CONTAINER_NAME = 'vault-agent';
 export const SECRETS_VOLUME_NAME = 'vault-secrets';
+
+/**
+ * The injector release this model follows. deploy/vault/injector.yaml must run exactly this
+ * image (a test checks it), so moving the manifest to another release means revisiting the model.
+ */
+export const MODELLED_INJECTOR_IMAGE = 'hashicorp/vault-k8s:1.7.0';
+
+/** The agent's resources, from AGENT_INJECT_{CPU,MEM}_{REQUEST,LIMIT} (vault-k8s defaults otherwise). */
+export interface AgentResources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
 
 /** The injector's own settings, i.e. its deployment's AGENT_INJECT_* environment. */
 export interface InjectorOptions {
@@ -31,7 +44,13 @@ export interface InjectorOptions {
   authPath: string;
   /** AGENT_INJECT_VAULT_IMAGE */
   image: string;
+  /** AGENT_INJECT_{CPU,MEM}_{REQUEST,LIMIT} */
+  resources?: AgentResources;
+  /** AGENT_INJECT_DEFAULT_TEMPLATE: how a secret without a template annotation is rendered. */
+  defaultTemplate?: 'map' | 'json';
 }
+
+export const DEFAULT_AGENT_RESOURCES: AgentResources = { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } };
 
 /** The Vault Agent configuration the injector hands its containers (env VAULT_CONFIG, base64 JSON). */
 export interface AgentConfig {
@@ -136,10 +155,17 @@ function secretsOf(annotations: Record<string, string>): Secret[] {
   return secrets;
 }
 
-function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], init: boolean): AgentConfig {
+/** The template of a secret without an agent-inject-template- annotation, as AGENT_INJECT_DEFAULT_TEMPLATE says. */
+function defaultTemplate(options: InjectorOptions, path: string): string {
+  return options.defaultTemplate === 'json'
+    ? `{{ with secret "${path}" }}{{ .Data | toJSON }}\n{{ end }}`
+    : `{{ with secret "${path}" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}`;
+}
+
+function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], init: boolean, tokenPath: string): AgentConfig {
   return {
     auto_auth: {
-      method: { type: 'kubernetes', mount_path: options.authPath, config: { role } },
+      method: { type: 'kubernetes', mount_path: options.authPath, config: { role, token_path: tokenPath } },
       sink: [{ type: 'file', config: { path: `${AGENT_HOME}/.vault-token` } }],
     },
     exit_after_auth: init,
@@ -147,8 +173,7 @@ function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], 
     vault: { address: options.vaultAddress },
     template: secrets.map((secret) => ({
       destination: `${SECRETS_MOUNT_PATH}/${secret.name}`,
-      // Without a template the injector renders every key of .Data; Rotor always gives one.
-      contents: secret.template ?? `{{ with secret "${secret.path}" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}`,
+      contents: secret.template ?? defaultTemplate(options, secret.path),
       left_delimiter: '{{',
       right_delimiter: '}}',
     })),
@@ -156,10 +181,26 @@ function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], 
   };
 }
 
-function agentContainer(name: string, options: InjectorOptions, config: AgentConfig, home: string, annotations: Record<string, string>, pod: Pod): Container {
+type VolumeMount = NonNullable<Container['volumeMounts']>[number];
+
+/**
+ * The service-account token mount that the API server's ServiceAccount admission added to the
+ * app container (webhooks run after it). Like vault-k8s, a pod without one is refused: the agent
+ * would have no JWT to log in with.
+ */
+function serviceAccountMount(pod: Pod): VolumeMount {
+  const mount = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]
+    .flatMap((c) => c.volumeMounts ?? [])
+    .find((m) => m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH);
+  if (mount === undefined) {
+    throw modelError(`the pod has no service account token mounted at ${SERVICE_ACCOUNT_MOUNT_PATH} (automountServiceAccountToken: false?): the agent could not log in`);
+  }
+  return mount;
+}
+
+function agentContainer(name: string, options: InjectorOptions, config: AgentConfig, home: string, annotations: Record<string, string>, tokenMount: VolumeMount): Container {
   const user = Number(annotations[`${ANNOTATION_PREFIX}agent-run-as-user`] ?? '100');
   const group = Number(annotations[`${ANNOTATION_PREFIX}agent-run-as-group`] ?? '1000');
-  const tokenMounts = pod.spec.containers[0]?.volumeMounts?.filter((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount') ?? [];
   return {
     name,
     image: options.image,
@@ -176,7 +217,7 @@ function agentContainer(name: string, options: InjectorOptions, config: AgentCon
     volumeMounts: [
       { name: home, mountPath: AGENT_HOME },
       { name: SECRETS_VOLUME_NAME, mountPath: SECRETS_MOUNT_PATH },
-      ...tokenMounts.map((m) => ({ ...m, readOnly: true })),
+      { ...tokenMount, readOnly: true },
     ],
     securityContext: {
       runAsUser: user,
@@ -186,7 +227,7 @@ function agentContainer(name: string, options: InjectorOptions, config: AgentCon
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     },
-    resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+    resources: structuredClone(options.resources ?? DEFAULT_AGENT_RESOURCES),
   };
 }
 
@@ -205,20 +246,24 @@ export function mutatePod(pod: Pod, options: InjectorOptions): Pod {
   if (role === undefined || role === '') throw modelError(`${ANNOTATION_PREFIX}role is required for kubernetes auto-auth`);
   const secrets = secretsOf(annotations);
   const prePopulateOnly = parseBool('agent-pre-populate-only', annotations[`${ANNOTATION_PREFIX}agent-pre-populate-only`], false);
+  const tokenMount = serviceAccountMount(pod);
+  const tokenPath = `${tokenMount.mountPath}/token`;
 
   const out = structuredClone(pod);
   out.metadata.annotations = { ...annotations, [`${ANNOTATION_PREFIX}agent-inject-status`]: 'injected' };
   const memory = (name: string): { name: string; emptyDir: { medium: string } } => ({ name, emptyDir: { medium: 'Memory' } });
   out.spec.volumes = [...(out.spec.volumes ?? []), memory('home-init'), ...(prePopulateOnly ? [] : [memory('home-sidecar')]), memory(SECRETS_VOLUME_NAME)];
-  for (const container of out.spec.containers) {
+  // The app's own init containers read the secrets too; the agent's init container runs after them
+  // (agent-init-first is not modelled), as vault-k8s orders them.
+  for (const container of [...out.spec.containers, ...(out.spec.initContainers ?? [])]) {
     container.volumeMounts = [...(container.volumeMounts ?? []), { name: SECRETS_VOLUME_NAME, mountPath: SECRETS_MOUNT_PATH }];
   }
   out.spec.initContainers = [
     ...(out.spec.initContainers ?? []),
-    agentContainer(INIT_CONTAINER_NAME, options, agentConfig(options, role, secrets, true), 'home-init', annotations, pod),
+    agentContainer(INIT_CONTAINER_NAME, options, agentConfig(options, role, secrets, true, tokenPath), 'home-init', annotations, tokenMount),
   ];
   if (!prePopulateOnly) {
-    out.spec.containers.push(agentContainer(SIDECAR_CONTAINER_NAME, options, agentConfig(options, role, secrets, false), 'home-sidecar', annotations, pod));
+    out.spec.containers.push(agentContainer(SIDECAR_CONTAINER_NAME, options, agentConfig(options, role, secrets, false, tokenPath), 'home-sidecar', annotations, tokenMount));
   }
   return out;
 }
@@ -237,5 +282,18 @@ export function injectorOptionsFromEnv(env: EnvVar[]): InjectorOptions {
     if (found === undefined) throw modelError(`injector env ${name} is not set`);
     return found;
   };
-  return { vaultAddress: value('AGENT_INJECT_VAULT_ADDR'), authPath: value('AGENT_INJECT_VAULT_AUTH_PATH'), image: value('AGENT_INJECT_VAULT_IMAGE') };
+  const optional = (name: string, fallback: string): string => env.find((e) => e.name === name)?.value ?? fallback;
+  const template = optional('AGENT_INJECT_DEFAULT_TEMPLATE', 'map');
+  if (template !== 'map' && template !== 'json') throw modelError(`injector env AGENT_INJECT_DEFAULT_TEMPLATE must be map or json, not "${template}"`);
+  const d = DEFAULT_AGENT_RESOURCES;
+  return {
+    vaultAddress: value('AGENT_INJECT_VAULT_ADDR'),
+    authPath: value('AGENT_INJECT_VAULT_AUTH_PATH'),
+    image: value('AGENT_INJECT_VAULT_IMAGE'),
+    defaultTemplate: template,
+    resources: {
+      requests: { cpu: optional('AGENT_INJECT_CPU_REQUEST', d.requests.cpu), memory: optional('AGENT_INJECT_MEM_REQUEST', d.requests.memory) },
+      limits: { cpu: optional('AGENT_INJECT_CPU_LIMIT', d.limits.cpu), memory: optional('AGENT_INJECT_MEM_LIMIT', d.limits.memory) },
+    },
+  };
 }

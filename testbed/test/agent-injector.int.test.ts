@@ -27,6 +27,7 @@ import {
   AGENT_HOME,
   INIT_CONTAINER_NAME,
   SECRETS_MOUNT_PATH,
+  SERVICE_ACCOUNT_MOUNT_PATH,
   SECRETS_VOLUME_NAME,
   SIDECAR_CONTAINER_NAME,
   ServerProcess,
@@ -93,8 +94,12 @@ async function injectorOptions(): Promise<InjectorOptions> {
   return injectorOptionsFromEnv(injector.spec.template.spec.containers[0]?.env ?? []);
 }
 
+/** The pod as the injector sees it: after the API server's ServiceAccount admission mounted the token. */
 function podOf(deployment: Deployment): Pod {
   const { metadata, spec } = structuredClone(deployment.spec.template);
+  const tokenVolume = { name: 'kube-api-access-x', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }] } };
+  spec.volumes = [...(spec.volumes ?? []), tokenVolume];
+  for (const c of spec.containers) c.volumeMounts = [...(c.volumeMounts ?? []), { name: tokenVolume.name, mountPath: SERVICE_ACCOUNT_MOUNT_PATH, readOnly: true }];
   return { apiVersion: 'v1', kind: 'Pod', metadata: { ...metadata, name: 'users-api-0', namespace: deployment.metadata.namespace ?? 'app' }, spec };
 }
 
@@ -119,7 +124,7 @@ function assertAgentConfig(config: AgentConfig, options: InjectorOptions, init: 
   assert.equal(config.vault.address, options.vaultAddress);
   assert.equal(config.auto_auth.method.type, 'kubernetes');
   assert.equal(config.auto_auth.method.mount_path, 'auth/kubernetes');
-  assert.deepEqual(config.auto_auth.method.config, { role: 'app-creds-reader-role' });
+  assert.deepEqual(config.auto_auth.method.config, { role: 'app-creds-reader-role', token_path: `${SERVICE_ACCOUNT_MOUNT_PATH}/token` });
   assert.equal(config.template.length, 1);
   const [template] = config.template;
   assert.equal(template?.destination, `${SECRETS_MOUNT_PATH}/db-creds.json`);
