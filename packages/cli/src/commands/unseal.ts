@@ -79,7 +79,7 @@ function readEnvelopeKey(path: string | undefined): Buffer | undefined {
   return parseEnvelopeKey(content, `--envelope-key-file ${path}`);
 }
 
-function keyStoreOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>): KeyStore {
+function keyStoreOf(options: Pick<UnsealOptions, 'keyStore' | 'envelopeKeyFile'>, kube: ReturnType<typeof kubeClients>): KeyStore {
   const envelopeKey = readEnvelopeKey(options.envelopeKeyFile);
   const spec = options.keyStore;
   if (spec.startsWith('file:') && spec.length > 'file:'.length) {
@@ -186,8 +186,32 @@ function asCliError(err: unknown): unknown {
   }
 }
 
+/**
+ * `rotor unseal root-token`: prints the initial root token stored with the keys (kept with
+ * --root-token=keep), for the first configuration of a fresh cluster. Standard output is the
+ * only place it appears; exit 3 when none is stored.
+ */
+function rootTokenCommand(): Command {
+  return new Command('root-token')
+    .description('print the root token stored with the unseal keys (--root-token=keep), for the first configure run')
+    .requiredOption('--key-store <spec>', 'where the keys live: file:<path> or k8s-secret:<namespace>/<name>')
+    .option('--envelope-key-file <path>', 'the key the stored keys are encrypted with')
+    .action(async (options: Pick<UnsealOptions, 'keyStore' | 'envelopeKeyFile'>) => {
+      try {
+        const keys = await keyStoreOf(options, kubeClients()).load();
+        if (keys?.rootToken === undefined) {
+          throw new CliError(ExitCode.APPLY_FAILED, `no root token is stored in ${options.keyStore} (not initialized yet, or started with --root-token=revoke)`);
+        }
+        process.stdout.write(`${keys.rootToken}\n`);
+      } catch (err) {
+        throw asCliError(err);
+      }
+    });
+}
+
 export function unsealCommand(): Command {
   return new Command('unseal')
+    .addCommand(rootTokenCommand())
     .description('initialize (once), raft-join and unseal a Vault/OpenBao cluster, and keep it unsealed')
     .option('--nodes <urls>', 'static discovery: comma-separated node API addresses', (text: string) =>
       text.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
