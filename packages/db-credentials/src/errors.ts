@@ -9,6 +9,7 @@ export type DbCredentialsErrorCode =
   | 'DBCREDS_STOPPED'
   | 'DBCREDS_FILE_INVALID'
   | 'DBCREDS_VERIFY_FAILED'
+  | 'DBCREDS_EXPIRED'
   | 'DBCREDS_VAULT'
   | 'DBCREDS_LOGIN';
 

@@ -20,3 +20,4 @@ export { AgentFileSource, type AgentFileSourceOptions } from './agent-file-sourc
 export { parseAgentFile, type AgentFileParse, type AgentFileProblem } from './agent-file-format.ts';
 export { VaultLeaseSource, type VaultLeaseSourceOptions } from './vault-lease-source.ts';
 export { DEFAULT_SA_TOKEN_PATH, type VaultLogin } from './vault-login.ts';
+export { MAX_TIMER_DELAY_MS, longDelay, setLongTimeout, timerStep, type LongTimer, type LongTimerOptions } from './long-timer.ts';

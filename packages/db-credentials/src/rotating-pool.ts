@@ -24,6 +24,14 @@ export interface RotatingPoolOptions {
   verifyAttempts?: number;
   /** After a failed recovery, ignore further login refusals of that pool this long. */
   recoveryQuietMs?: number;
+  /**
+   * Refuse queries (DBCREDS_EXPIRED) once the source's current credentials are past
+   * `expiresAt`, instead of running them on connections opened before. Only for
+   * sources whose expiry is exact (a Vault lease, an init-container file): a sidecar
+   * agent's file gives only a lower bound.
+   */
+  refuseExpired?: boolean;
+  now?: () => number;
 }
 
 /** What a transaction callback gets: queries on one connection inside BEGIN/COMMIT. */
@@ -64,6 +72,8 @@ export class RotatingPool {
   readonly #verifyQuery: string;
   readonly #verifyAttempts: number;
   readonly #recoveryQuietMs: number;
+  readonly #refuseExpired: boolean;
+  readonly #now: () => number;
   readonly #lifecycle = new Lifecycle('RotatingPool');
   readonly #generations = new Set<Generation>();
   #current: Generation | undefined;
@@ -81,6 +91,8 @@ export class RotatingPool {
     this.#verifyQuery = options.verifyQuery ?? 'SELECT 1';
     this.#verifyAttempts = options.verifyAttempts ?? 3;
     this.#recoveryQuietMs = options.recoveryQuietMs ?? 1_000;
+    this.#refuseExpired = options.refuseExpired ?? false;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Opens the first pool with the source's current credentials (the source must be started). */
@@ -123,7 +135,7 @@ export class RotatingPool {
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     this.#lifecycle.assertRunning('query');
     const run = (client: pg.PoolClient): Promise<pg.QueryResult<R>> => client.query<R>(text, values);
-    const gen = this.#live();
+    const gen = this.#usable();
     const first = await this.#attempt(gen, run);
     if (first.ok) return first.value;
     const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
@@ -142,7 +154,7 @@ export class RotatingPool {
   async transaction<T>(fn: (client: TransactionClient) => Promise<T>): Promise<T> {
     this.#lifecycle.assertRunning('transaction');
     const run = (client: pg.PoolClient): Promise<T> => inTransaction(client, fn);
-    const gen = this.#live();
+    const gen = this.#usable();
     const first = await this.#attempt(gen, run);
     if (first.ok) return first.value;
     const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
@@ -170,6 +182,25 @@ export class RotatingPool {
   #live(): Generation {
     if (this.#current === undefined) throw new DbCredentialsError('DBCREDS_NOT_STARTED', 'RotatingPool has no pool');
     return this.#current;
+  }
+
+  /**
+   * The generation to run on, unless its credentials expired: PostgreSQL's VALID UNTIL
+   * stops only new logins, so open connections would go on serving past the lease.
+   * The source's current credentials carry the latest expiry (renewals extend it).
+   */
+  #usable(): Generation {
+    const gen = this.#live();
+    if (!this.#refuseExpired) return gen;
+    const current = this.#source.current();
+    const expiresAt = (sameLogin(current, gen.creds) ? current : gen.creds).expiresAt;
+    if (expiresAt !== undefined && expiresAt.getTime() <= this.#now()) {
+      throw new DbCredentialsError('DBCREDS_EXPIRED', `the credentials of ${gen.creds.username} expired at ${expiresAt.toISOString()}; waiting for new ones`, {
+        username: gen.creds.username,
+        ...(gen.creds.leaseId === undefined ? {} : { leaseId: gen.creds.leaseId }),
+      });
+    }
+    return gen;
   }
 
   #enqueueRotation(creds: DbCredentials, reason: RotationReason): Promise<void> {

@@ -17,6 +17,7 @@ import {
   type LeaseTerm,
   type RenewalPolicy,
 } from './timing.ts';
+import { setLongTimeout, type LongTimer } from './long-timer.ts';
 import { classifyVaultFailure, nextStepAfterRenewalFailure } from './vault-failures.ts';
 import { describeLogin, login, type TokenGrant, type VaultLogin } from './vault-login.ts';
 
@@ -76,8 +77,8 @@ export class VaultLeaseSource implements CredentialSource {
   #lease: LeaseState | undefined;
   /** Replaced leases not yet revoked: released by the pool, or revoked on stop. */
   readonly #superseded = new Set<string>();
-  #leaseTimer: NodeJS.Timeout | undefined;
-  #tokenTimer: NodeJS.Timeout | undefined;
+  #leaseTimer: LongTimer | undefined;
+  #tokenTimer: LongTimer | undefined;
   #leaseFailures = 0;
   #tokenFailures = 0;
   #lastReissueMs = Number.NEGATIVE_INFINITY;
@@ -209,7 +210,7 @@ export class VaultLeaseSource implements CredentialSource {
   }
 
   async #doReissue(reason: RotationReason): Promise<DbCredentials> {
-    clearTimeout(this.#leaseTimer);
+    this.#leaseTimer?.cancel();
     const old = this.#leaseState();
     try {
       const creds = await this.#issue();
@@ -327,18 +328,19 @@ export class VaultLeaseSource implements CredentialSource {
   }
 
   #scheduleLease(atMs: number, task: () => Promise<unknown>): void {
-    clearTimeout(this.#leaseTimer);
+    this.#leaseTimer?.cancel();
     this.#leaseTimer = this.#timer(atMs, task);
   }
 
   #scheduleToken(atMs: number, task: () => Promise<unknown>): void {
-    clearTimeout(this.#tokenTimer);
+    this.#tokenTimer?.cancel();
     this.#tokenTimer = this.#timer(atMs, task);
   }
 
-  #timer(atMs: number, task: () => Promise<unknown>): NodeJS.Timeout | undefined {
+  /** A long-safe timer: a 768 h lease (Vault's default TTL) must not fire at once. */
+  #timer(atMs: number, task: () => Promise<unknown>): LongTimer | undefined {
     if (this.#lifecycle.stopping) return undefined;
-    return setTimeout(() => {
+    return setLongTimeout(() => {
       const running: Promise<void> = task()
         .then(() => undefined)
         .catch((err: unknown) => void this.#failed('background', err, {}))
@@ -348,8 +350,8 @@ export class VaultLeaseSource implements CredentialSource {
   }
 
   #clearTimers(): void {
-    clearTimeout(this.#leaseTimer);
-    clearTimeout(this.#tokenTimer);
+    this.#leaseTimer?.cancel();
+    this.#tokenTimer?.cancel();
     this.#leaseTimer = this.#tokenTimer = undefined;
   }
 

@@ -33,3 +33,20 @@ export function expiryExitTime({ expiresAtMs, nowMs, random, leadMs, jitterMs }:
 export function evictionRetryDelay(nowMs: number, deadlineMs: number, random: number): number {
   return Math.max(0, Math.min(5_000 + 5_000 * random, deadlineMs - nowMs));
 }
+
+/**
+ * Readiness turns false this long before the credentials expire (a tenth of the
+ * lease, at most 30 s): when the source cannot renew them (Vault down), the load
+ * balancer drains this replica while its credentials still work. A healthy source
+ * renews at about 2/3 of the lease, with a third of it left: far from this margin.
+ */
+export function expiryReadinessMarginMs(leaseDurationSec: number): number {
+  return Math.min(30_000, Math.max(0, leaseDurationSec * 100));
+}
+
+/** Why credentials expiring at `expiresAtMs` make the service not ready at `nowMs` (`marginMs` ahead), if they do. */
+export function credentialsExpiryProblem(expiresAtMs: number | undefined, marginMs: number, nowMs: number): string | undefined {
+  if (expiresAtMs === undefined) return undefined;
+  if (expiresAtMs <= nowMs) return 'database credentials expired';
+  return expiresAtMs - nowMs <= marginMs ? 'database credentials about to expire' : undefined;
+}

@@ -1,19 +1,19 @@
 // The running service: credential source -> rotating pool -> fastify app, with
 // its start-up log, the init-container expiry exit and the graceful shutdown.
 import { setTimeout as delay } from 'node:timers/promises';
-import { CredentialMetrics, RotatingPool, describeCredentials, type CredentialSource } from '@rotor/db-credentials';
+import { CredentialMetrics, RotatingPool, describeCredentials, longDelay, type CredentialSource } from '@rotor/db-credentials';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createCredentialSource } from './credential-source.ts';
-import { evictionRetryDelay, expiryExitTime } from './expiry-exit.ts';
+import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from './expiry-exit.ts';
 import { Readiness } from './readiness.ts';
 import { evictPod, type KubernetesAccess } from './self-eviction.ts';
 
 /** db-credentials codes meaning "no usable credentials right now": answered 503, not 500. */
-const UNAVAILABLE_CODES = new Set(['DBCREDS_STOPPED', 'DBCREDS_NOT_STARTED', 'DBCREDS_VERIFY_FAILED', 'DBCREDS_VAULT', 'DBCREDS_LOGIN']);
+const UNAVAILABLE_CODES = new Set(['DBCREDS_STOPPED', 'DBCREDS_NOT_STARTED', 'DBCREDS_VERIFY_FAILED', 'DBCREDS_VAULT', 'DBCREDS_LOGIN', 'DBCREDS_EXPIRED']);
 const PING_TIMEOUT_MS = 2_000;
 
 export interface ServiceOptions {
@@ -64,10 +64,15 @@ export class Service {
       logger.warn('CREDENTIALS_MODE=static: fixed database credentials, for local development only; nothing rotates them');
     }
     const creds = await source.start();
+    // A Vault lease or an init container's file: the expiry is exact. A sidecar agent's file gives
+    // only a lower bound (the agent may renew the lease past it), so only its passing counts there.
+    const exactExpiry = config.credentials.mode === 'vault' || (config.credentials.mode === 'file' && config.credentials.refresh === 'none');
     const pool = new RotatingPool({
       source,
       metrics,
       logger,
+      // Serve nothing past an exact expiry: connections opened before it would go on working.
+      refuseExpired: exactExpiry,
       pg: {
         host: config.database.host,
         port: config.database.port,
@@ -88,8 +93,9 @@ export class Service {
     logger.info({ mode: config.credentials.mode, source: source.kind, database: `${config.database.host}:${config.database.port}/${config.database.name}`, ...describeCredentials(creds) }, 'database credentials obtained');
     const readiness = new Readiness({
       credentialsProblem: () => {
-        const expiresAt = source.current().expiresAt;
-        return expiresAt !== undefined && expiresAt.getTime() <= Date.now() ? 'database credentials expired' : undefined;
+        const current = source.current();
+        // Not ready a little before an exact expiry, so traffic leaves while the credentials still work.
+        return credentialsExpiryProblem(current.expiresAt?.getTime(), exactExpiry ? expiryReadinessMarginMs(current.leaseDuration) : 0, Date.now());
       },
       pingDatabase: async () => {
         await Promise.race([pool.query('SELECT 1'), delay(PING_TIMEOUT_MS, undefined, { ref: false }).then(() => Promise.reject(new Error('ping timed out')))]);
@@ -165,7 +171,8 @@ export class Service {
     const deadline = expiryExitTime({ expiresAtMs: expiresAt.getTime(), nowMs: Date.now(), random: 0, leadMs: this.#config.shutdown.delayMs + this.#config.shutdown.drainTimeoutMs, jitterMs: 0 });
     this.#log.info({ expiresAt: expiresAt.toISOString(), leaveAt: new Date(leaveAt).toISOString() }, 'credentials are not refreshed (init container): will leave before they expire');
     try {
-      await delay(Math.max(0, leaveAt - Date.now()), undefined, { signal, ref: false });
+      // A long-safe wait: init-container credentials may live 768 h (Vault's default TTL).
+      await longDelay(leaveAt - Date.now(), { signal, ref: false });
       const pod = this.#config.pod;
       while (this.#kubernetes !== undefined && pod !== undefined && Date.now() < deadline) {
         const result = await evictPod(this.#kubernetes, pod).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { evictionRetryDelay, expiryExitTime } from '../src/expiry-exit.ts';
+import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from '../src/expiry-exit.ts';
 
 const MIN = 60_000;
 const now = 1_700_000_000_000;
@@ -45,5 +45,26 @@ describe('evictionRetryDelay', () => {
     assert.equal(evictionRetryDelay(now, now + MIN, 1), 10_000);
     assert.equal(evictionRetryDelay(now, now + 3_000, 0.5), 3_000);
     assert.equal(evictionRetryDelay(now, now - 1, 0.5), 0);
+  });
+});
+
+describe('readiness before expiry', () => {
+  it('turns not-ready a tenth of the lease (at most 30 s) before an exact expiry', () => {
+    assert.equal(expiryReadinessMarginMs(10), 1_000);
+    assert.equal(expiryReadinessMarginMs(1), 100);
+    assert.equal(expiryReadinessMarginMs(120), 12_000);
+    assert.equal(expiryReadinessMarginMs(768 * 3600), 30_000);
+    assert.equal(credentialsExpiryProblem(undefined, 1_000, 5_000), undefined);
+    assert.equal(credentialsExpiryProblem(10_000, 1_000, 8_999), undefined);
+    assert.equal(credentialsExpiryProblem(10_000, 1_000, 9_000), 'database credentials about to expire');
+    assert.equal(credentialsExpiryProblem(10_000, 1_000, 10_000), 'database credentials expired');
+    assert.equal(credentialsExpiryProblem(10_000, 0, 9_999), undefined, 'no margin where the expiry is only a lower bound');
+  });
+
+  it('a healthy source renews (at 2/3 minus 10 % jitter) well before the margin', () => {
+    for (const leaseSec of [1, 4, 10, 60, 3600, 768 * 3600]) {
+      const renewAtMs = leaseSec * 1000 * (2 / 3) * 0.9;
+      assert.ok(leaseSec * 1000 - renewAtMs > expiryReadinessMarginMs(leaseSec), `${leaseSec} s lease`);
+    }
   });
 });
