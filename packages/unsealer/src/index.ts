@@ -9,7 +9,18 @@ export { FileKeyStore } from './file-key-store.ts';
 export { KubernetesSecretKeyStore } from './k8s-secret-key-store.ts';
 export { StaticDiscovery, type NodeDiscovery, type NodeTarget } from './discovery.ts';
 export { KubernetesPodDiscovery, PodWatchTrigger, podTargets, type PodDiscoveryOptions } from './k8s-pod-discovery.ts';
-export { NoElection, decideLease, type LeaderElection, type LeaseDecision, type LeaseRecord } from './election.ts';
+export {
+  NoElection,
+  checkElectionTiming,
+  decideLease,
+  defaultRenewDeadlineMs,
+  observeLease,
+  withinRenewDeadline,
+  type LeaderElection,
+  type LeaseDecision,
+  type LeaseObservation,
+  type LeaseRecord,
+} from './election.ts';
 export { FileLockElection, type FileLockOptions } from './file-lock-election.ts';
 export { KubernetesLeaseElection, leaseRecord, type KubernetesLeaseOptions } from './k8s-lease-election.ts';
 export { SealProbeTrigger, probeState, type ProbeState, type SealProbeOptions, type Trigger } from './triggers.ts';

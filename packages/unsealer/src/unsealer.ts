@@ -65,6 +65,9 @@ function alarmError(alarm: Alarm): UnsealerError {
   return new UnsealerError(code, message, 'node' in alarm ? { node: alarm.node } : undefined);
 }
 
+/** The longest delay a Node timer holds (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 export class Unsealer {
   readonly registry: Registry;
   readonly #options: UnsealerOptions;
@@ -220,7 +223,8 @@ export class Unsealer {
 
   #sleepUntil(wakeAt: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, wakeAt - this.#now()));
+      // Clamped to what a Node timer holds (a longer one fires after 1 ms); waking early only resyncs.
+      const timer = setTimeout(done, Math.min(Math.max(0, wakeAt - this.#now()), MAX_TIMER_DELAY_MS));
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -267,7 +271,7 @@ export class Unsealer {
     else if (waits !== this.#lastWaits && plan.waits.length > 0) this.#log.info({ waits: plan.waits }, 'waiting');
     this.#lastWaits = waits;
     this.#metrics.pass(plan.actions.length > 0 ? 'acted' : 'idle');
-    const changed = await this.#act(plan.actions, signal);
+    const changed = await this.#act(plan.actions, signal, () => this.#stillLeading());
     // After init (keys to persist) or a rejection (an alarm to raise), decide again at once.
     return { report: { leading, nodes, plan }, wakeAt: changed ? this.#now() : (plan.wakeAt ?? this.#now()) };
   }
@@ -308,11 +312,24 @@ export class Unsealer {
     this.#metrics.unsealed((this.#now() - since) / 1000);
   }
 
-  /** Carries out the actions in order; true when the next pass should come at once. */
-  async #act(actions: readonly Action[], signal: AbortSignal): Promise<boolean> {
+  /**
+   * A slow pass (unreachable nodes, a slow API) must not act on a lease it
+   * could no longer renew: past the renew deadline, step down until the next
+   * pass renews it, before any other replica may take over.
+   */
+  #stillLeading(): boolean {
+    if (this.#election.isLeading()) return true;
+    this.#log.warn({ election: this.#election.description }, 'renew deadline passed during the pass: not acting until the lease is renewed');
+    this.#leading = false;
+    this.#metrics.leading(false);
+    return false;
+  }
+
+  /** Carries out the actions in order, each only while `mayAct()` holds; true when the next pass should come at once. */
+  async #act(actions: readonly Action[], signal: AbortSignal, mayAct: () => boolean = () => true): Promise<boolean> {
     let changed = false;
     for (const action of actions) {
-      if (signal.aborted) break;
+      if (signal.aborted || !mayAct()) break;
       try {
         changed = (await this.#perform(action, signal)) || changed;
       } catch (err) {

@@ -4,22 +4,18 @@ import { inspect } from 'node:util';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Lease, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { VaultError } from '@rotor/vault-client';
 import {
   FileKeyStore,
-  FileLockElection,
   StaticDiscovery,
   UnsealKeys,
-  decideLease,
   keyRejection,
-  leaseRecord,
   openEnvelope,
   parseEnvelopeKey,
   podTargets,
   probeState,
   sealEnvelope,
-  type LeaseRecord,
 } from '../src/index.ts';
 
 const SECRET_KEYS = ['c2hhcmUtb25lLXNlY3JldA==', 'c2hhcmUtdHdvLXNlY3JldA==', 'c2hhcmUtdGhyZWUtc2VjcmV0'];
@@ -119,44 +115,6 @@ describe('FileKeyStore', () => {
     const path = join(tempDir(t), 'keys.json');
     writeFileSync(path, JSON.stringify({ version: 1, threshold: 1, keys: [ROOT], extra: true }));
     await assert.rejects(new FileKeyStore(path).load(), (err: Error & { code?: string }) => err.code === 'UNSEALER_KEY_FORMAT' && !err.message.includes(ROOT));
-  });
-});
-
-describe('decideLease', () => {
-  const lease = (holder: string, renewedAt: number): LeaseRecord => ({ holder, renewedAt, durationMs: 15_000 });
-  const table: [string, LeaseRecord | undefined, number, string][] = [
-    ['no lease', undefined, 0, 'acquire'],
-    ['released lease', lease('', 0), 0, 'acquire'],
-    ['own lease', lease('me', 0), 100_000, 'renew'],
-    ['fresh lease of another', lease('other', 100_000), 110_000, 'held-by-other'],
-    ['lease of another exactly at expiry', lease('other', 100_000), 115_000, 'held-by-other'],
-    ['expired lease of another', lease('other', 100_000), 115_001, 'take-over'],
-  ];
-  for (const [name, current, now, expected] of table) it(`${name} -> ${expected}`, () => assert.equal(decideLease(current, 'me', now), expected));
-
-  it('reads a Kubernetes Lease', () => {
-    const l: V1Lease = { spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15, renewTime: new Date(5_000) } };
-    assert.deepEqual(leaseRecord(l), { holder: 'pod-a', renewedAt: 5_000, durationMs: 15_000 });
-    assert.equal(leaseRecord({ spec: {} }), undefined);
-  });
-});
-
-describe('FileLockElection', () => {
-  it('one holder at a time; a stale holder is taken over; release frees it', async (t) => {
-    const path = join(tempDir(t), 'lock');
-    let now = 1_000_000;
-    const a = new FileLockElection(path, { identity: 'a', leaseMs: 10_000, now: () => now });
-    const b = new FileLockElection(path, { identity: 'b', leaseMs: 10_000, now: () => now });
-    assert.deepEqual(await Promise.all([a.tryAcquire(), b.tryAcquire()]).then((r) => r.sort()), [false, true]);
-    const [holder, other] = (await a.tryAcquire()) ? [a, b] : [b, a];
-    now += 9_000;
-    assert.equal(await holder.tryAcquire(), true, 'renewal');
-    assert.equal(await other.tryAcquire(), false);
-    now += 10_001;
-    assert.equal(await other.tryAcquire(), true, 'takeover after expiry');
-    assert.equal(await holder.tryAcquire(), false);
-    await other.release();
-    assert.equal(await holder.tryAcquire(), true);
   });
 });
 

@@ -28,6 +28,7 @@ import {
   UnsealKeys,
   Unsealer,
   isUnsealerError,
+  type NodeDiscovery,
   type PodDiscoveryOptions,
   type UnsealerOptions,
 } from '../src/index.ts';
@@ -180,6 +181,33 @@ describe('unsealer Kubernetes drivers against a real kube-apiserver', { timeout:
     await leader.release();
   });
 
+  it('Lease election with skewed clocks: takeover judged on our own clock, the renew deadline ends leadership first', async () => {
+    const HOUR = 3_600_000;
+    let elapsed = 0;
+    // The same passage of time, clocks an hour apart (as between two nodes with broken NTP).
+    const election = (identity: string, offset: number): KubernetesLeaseElection =>
+      new KubernetesLeaseElection(coordination(), { namespace: NS, name: LEASE, identity, leaseSeconds: 6, renewDeadlineSeconds: 4, now: () => 1_700_000_000_000 + offset + elapsed });
+    const a = election('unsealer-a', 0);
+    const b = election('unsealer-b', HOUR);
+    assert.equal(await a.tryAcquire(), true);
+    // Under the old rule b saw a's renewTime an hour old on its clock and took over at once.
+    assert.equal(await b.tryAcquire(), false, 'a freshly renewed lease is not taken by a clock an hour ahead');
+    elapsed += 3_000;
+    assert.equal(await a.tryAcquire(), true, 'a renews');
+    assert.equal(await b.tryAcquire(), false, 'b sees the renewal: its own clock restarts');
+    // a hangs: no renewal. Past its renew deadline it stops acting; b still waits for the lease.
+    elapsed += 4_000;
+    assert.equal(a.isLeading(), false, 'a steps down at its renew deadline');
+    assert.equal(await b.tryAcquire(), false, 'b waits a whole lease on its own clock');
+    elapsed += 2_001;
+    assert.equal(await b.tryAcquire(), true, 'b takes over once it saw no change for the lease duration');
+    assert.equal(a.isLeading(), false);
+    assert.equal(await a.tryAcquire(), false, 'a finds the lease taken');
+    const lease = await kubeOk<{ spec: { holderIdentity: string } }>(kube, 'GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${LEASE}`);
+    assert.equal(lease.spec.holderIdentity, 'unsealer-b');
+    await b.release();
+  });
+
   it('two unsealers on pod discovery, the Secret store and the Lease: init once, join, unseal, one leader', async () => {
     const pair = [unsealer('unsealer-a'), unsealer('unsealer-b')];
     for (const u of pair) u.start();
@@ -274,6 +302,41 @@ describe('unsealer Kubernetes drivers against a real kube-apiserver', { timeout:
     assert.match(result.stdout, /3 nodes initialized and unsealed/);
     assert.equal((await sealStatus(node.address)).sealed, false);
     assertNoSecrets(result.stdout + result.stderr, keys);
+  });
+
+  it('a pass that outlasts the renew deadline does not act', async () => {
+    assert.ok(keys);
+    const node = cluster.nodes[0];
+    assert.ok(node);
+    await restartSealed(node);
+    let elapsed = 0;
+    let slow = true;
+    let slowPasses = 0;
+    const pods = new KubernetesPodDiscovery(core(), podOptions());
+    // A pass whose discovery takes longer than the renew deadline (a slow API server), on the election's clock.
+    const discovery: NodeDiscovery = {
+      description: 'pods, slowly',
+      list: async () => {
+        const targets = await pods.list();
+        if (slow) {
+          elapsed += 5_000;
+          slowPasses++;
+        }
+        return targets;
+      },
+    };
+    const election = new KubernetesLeaseElection(coordination(), { namespace: NS, name: LEASE, identity: 'unsealer-d', leaseSeconds: 6, renewDeadlineSeconds: 4, now: () => 1_700_000_000_000 + elapsed });
+    const slowOne = unsealer('unsealer-d', { discovery, election, probe: false, triggers: [], timing: { resyncMs: 200 } });
+    const log = logs.at(-1);
+    assert.ok(log);
+    slowOne.start();
+    await waitFor('two slow passes', () => Promise.resolve(slowPasses >= 2 && log.text().split('renew deadline passed').length > 2 ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 });
+    assert.equal(await counterValue(slowOne.registry, 'rotor_unsealer_actions_total'), 0, 'no action past the renew deadline');
+    assert.equal((await sealStatus(node.address)).sealed, true, 'the node stays sealed while the pass is late');
+    slow = false;
+    await unsealedAgain(node);
+    assert.ok((await counterValue(slowOne.registry, 'rotor_unsealer_actions_total', { action: 'unseal' })) >= 1, 'a timely pass unseals');
+    await stopAll();
   });
 
   it('no unseal key and no root token in any unsealer log', () => {
