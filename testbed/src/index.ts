@@ -19,3 +19,6 @@ export { kustomizeBinary, kustomizeBuild } from './kustomize.ts';
 export { createKubernetesAuthObjects, type KubernetesAuthObjectsOptions } from './kubernetes-auth.ts';
 export { review, startInjectorWebhook, type AdmissionResponse, type InjectorWebhook, type WebhookTls } from './injector-webhook.ts';
 export { generateWebhookCertificates, type WebhookCertificates } from './injector-tls.ts';
+export { driveHttpLoad, describeFailures, type HttpLoadOptions, type HttpLoadResult } from './http-load.ts';
+export { docSteps, readDocSteps, runDocStep, type DocStep, type StepRun } from './walkthrough/docs-steps.ts';
+export { PodTurnover, hostPathVolumes, objectUid, pods, serviceUrl, vaultStatus, type Kubectl as ClusterKubectl, type PodView, type VaultNodeStatus } from './walkthrough/observe.ts';
