@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir } from './binaries.ts';
 import { TestbedError } from './errors.ts';
-import { createTestCa, issueServingCert } from './pki.ts';
+import { createTestCa, issueServingCert, type TestCa } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ServerProcess } from './process.ts';
 import { waitFor } from './wait.ts';
@@ -23,12 +23,37 @@ export interface KubeApiserver {
   serviceAccountIssuer: string;
   /** PEM private key the apiserver signs service-account tokens with, for tests that mint their own. */
   serviceAccountSigningKeyFile: string;
+  /** The run CA (files in the run's pki dir): it signs the serving and any client certificates. */
+  ca: TestCa;
   logTail(): string;
   stop(): Promise<void>;
 }
 
 export interface StartKubeApiserverOptions {
   timeoutMs?: number;
+  /** A directory the caller owns (kept by stop()); default: a fresh temp dir that stop() deletes. */
+  dir?: string;
+  /** A CA the caller made, to sign its own client certificates too; default: a fresh one. */
+  ca?: TestCa;
+  /** Default 127.0.0.1; also the advertise address. */
+  bindAddress?: string;
+  /** Default: a free port. */
+  port?: number;
+  /** Default 10.0.0.0/24. */
+  serviceClusterIpRange?: string;
+  /** Extra subject alternative names of the serving certificate. */
+  servingIps?: string[];
+  servingDnsNames?: string[];
+  /**
+   * "none" (default): no `kubernetes` Endpoints, which may not hold a loopback
+   * address; "lease": the apiserver publishes its address, as on a real cluster.
+   */
+  endpointReconciler?: 'none' | 'lease';
+  /** Default RBAC. */
+  authorizationModes?: string[];
+  /** --enable-admission-plugins, on top of the default ones. */
+  admissionPlugins?: string[];
+  extraArgs?: string[];
 }
 
 /** The multi-call binary ("rotor-kube etcd|kube-apiserver") built by `testbed/build.sh kube`. */
@@ -104,18 +129,23 @@ function writeKubeconfig(file: string, url: string, caCert: string, token: strin
 export async function startKubeApiserver(options: StartKubeApiserverOptions = {}): Promise<KubeApiserver> {
   const binary = kubeBinary();
   const timeoutMs = options.timeoutMs ?? 90_000;
-  const dir = mkdtempSync(join(tmpdir(), 'rotor-kube-'));
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rotor-kube-'));
+  const host = options.bindAddress ?? '127.0.0.1';
   const servers: ServerProcess[] = [];
   const stopAll = async (): Promise<void> => {
     // apiserver first, so it does not log etcd's disappearance as a failure.
     for (const server of [...servers].reverse()) await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
   };
   try {
     const pki = join(dir, 'pki');
-    mkdirSync(pki);
-    const ca = await createTestCa(pki, 'kube');
-    const serving = await issueServingCert(ca, pki, 'kube-apiserver', { ips: ['127.0.0.1'], dnsNames: ['localhost'] });
+    mkdirSync(pki, { recursive: true });
+    const ca = options.ca ?? (await createTestCa(pki, 'kube'));
+    const serving = await issueServingCert(ca, pki, 'kube-apiserver', {
+      ips: [...new Set(['127.0.0.1', host, ...(options.servingIps ?? [])])],
+      dnsNames: ['localhost', ...(options.servingDnsNames ?? [])],
+    });
     const saKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const saKeyFile = join(pki, 'sa.key');
     const saPubFile = join(pki, 'sa.pub');
@@ -128,8 +158,8 @@ export async function startKubeApiserver(options: StartKubeApiserverOptions = {}
     const etcd = await startEtcd(binary, dir, timeoutMs);
     servers.push(etcd.server);
 
-    const port = await freePort('127.0.0.1');
-    const url = `https://127.0.0.1:${port}`;
+    const port = options.port ?? (await freePort(host));
+    const url = `https://${host}:${port}`;
     const serviceAccountIssuer = `https://kubernetes.default.svc.testbed-${randomBytes(4).toString('hex')}`;
     const apiserver = new ServerProcess({
       name: 'kube-apiserver',
@@ -137,23 +167,25 @@ export async function startKubeApiserver(options: StartKubeApiserverOptions = {}
       args: [
         'kube-apiserver',
         `--etcd-servers=${etcd.url}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        `--bind-address=${host}`,
+        `--advertise-address=${host}`,
         `--secure-port=${port}`,
         `--cert-dir=${join(dir, 'cert-dir')}`,
         `--tls-cert-file=${serving.certFile}`,
         `--tls-private-key-file=${serving.keyFile}`,
         `--client-ca-file=${ca.certFile}`,
         `--token-auth-file=${tokenFile}`,
-        '--authorization-mode=RBAC',
+        `--authorization-mode=${(options.authorizationModes ?? ['RBAC']).join(',')}`,
         `--service-account-issuer=${serviceAccountIssuer}`,
         `--service-account-key-file=${saPubFile}`,
         `--service-account-signing-key-file=${saKeyFile}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
+        `--service-cluster-ip-range=${options.serviceClusterIpRange ?? '10.0.0.0/24'}`,
         '--allow-privileged=true',
         // The "kubernetes" Endpoints may not hold a loopback address; nothing here needs them.
-        '--endpoint-reconciler-type=none',
+        `--endpoint-reconciler-type=${options.endpointReconciler ?? 'none'}`,
         '--profiling=false',
+        ...(options.admissionPlugins?.length ? [`--enable-admission-plugins=${options.admissionPlugins.join(',')}`] : []),
+        ...(options.extraArgs ?? []),
       ],
       logFile: join(dir, 'kube-apiserver.log'),
       cwd: dir,
@@ -181,6 +213,7 @@ export async function startKubeApiserver(options: StartKubeApiserverOptions = {}
       kubeconfigPath,
       serviceAccountIssuer,
       serviceAccountSigningKeyFile: saKeyFile,
+      ca,
       logTail: () => apiserver.logTail(),
       stop: stopAll,
     };

@@ -68,3 +68,25 @@ export async function issueServingCert(ca: TestCa, dir: string, name: string, op
   );
   return { certFile, keyFile };
 }
+
+export interface ClientCertOptions {
+  /** The user name Kubernetes sees, e.g. system:node:rotor-node. */
+  commonName: string;
+  /** Its groups, e.g. system:nodes. */
+  organizations?: string[];
+}
+
+/** A TLS client certificate signed by `ca`: how Kubernetes components authenticate to the apiserver. */
+export async function issueClientCert(ca: TestCa, dir: string, name: string, options: ClientCertOptions): Promise<ServingCert> {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  const csrFile = join(dir, `${name}.csr`);
+  const extFile = join(dir, `${name}.ext`);
+  writeFileSync(extFile, ['extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature', 'basicConstraints=critical,CA:FALSE', ''].join('\n'));
+  // openssl -subj: "/" separates RDNs, so names holding one are escaped.
+  const rdn = (value: string): string => value.replace(/[/\\]/g, (c) => `\\${c}`);
+  const subject = [...(options.organizations ?? []).map((o) => `/O=${rdn(o)}`), `/CN=${rdn(options.commonName)}`].join('');
+  await openssl(['req', '-new', ...EC_KEY, '-keyout', keyFile, '-out', csrFile, '-subj', subject], dir);
+  await openssl(['x509', '-req', '-in', csrFile, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-days', '2', '-out', certFile, '-extfile', extFile], dir);
+  return { certFile, keyFile };
+}
