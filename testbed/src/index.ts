@@ -1,7 +1,7 @@
 export { TestbedError, isTestbedError } from './errors.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { freePort } from './ports.ts';
-export { ServerProcess, type ServerProcessOptions } from './process.ts';
+export { ServerProcess, archiveServerLogs, type ServerProcessOptions } from './process.ts';
 export { cacheDir, openBaoBinary, postgresBinDir } from './binaries.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';
 export {
@@ -17,8 +17,21 @@ export * from './kube.ts';
 export * from './injector.ts';
 export { kustomizeBinary, kustomizeBuild } from './kustomize.ts';
 export { createKubernetesAuthObjects, type KubernetesAuthObjectsOptions } from './kubernetes-auth.ts';
+export {
+  SECRET_SHAPES,
+  SecretSet,
+  assertNoSecretsInLogs,
+  logFilesUnder,
+  readLog,
+  scanLogs,
+  scanProblem,
+  type LogText,
+  type ScanReport,
+} from './secret-scan.ts';
+export { VaultTap, type VaultTapOptions } from './vault-tap.ts';
 export { review, startInjectorWebhook, type AdmissionResponse, type InjectorWebhook, type WebhookTls } from './injector-webhook.ts';
 export { generateWebhookCertificates, type WebhookCertificates } from './injector-tls.ts';
 export { driveHttpLoad, describeFailures, type HttpLoadOptions, type HttpLoadResult } from './http-load.ts';
 export { docSteps, readDocSteps, runDocStep, type DocStep, type StepRun } from './walkthrough/docs-steps.ts';
 export { PodTurnover, hostPathVolumes, objectUid, pods, serviceUrl, vaultStatus, type Kubectl as ClusterKubectl, type PodView, type VaultNodeStatus } from './walkthrough/observe.ts';
+export * from './node/index.ts';

@@ -20,6 +20,12 @@ export interface PostgresServer {
   url(user?: string, password?: string): string;
   /** A Vault connection_url template: credentials stay `{{username}}`/`{{password}}`. */
   vaultConnectionUrl(): string;
+  /**
+   * Stops the server and starts it again on the same port with the same data: a fast
+   * shutdown (SIGINT: transactions rolled back, clients disconnected), or with `immediate`
+   * PostgreSQL's immediate shutdown (SIGQUIT: every backend killed, crash recovery at start).
+   */
+  restart(options?: { immediate?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,41 +74,45 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     );
     rmSync(pwfile);
     const port = await freePort(host);
-    server = new ServerProcess({
-      name: 'postgres',
-      command: join(bin, 'postgres'),
-      args: [
-        '-D', data,
-        '-c', `listen_addresses=${host}`,
-        '-c', `port=${port}`,
-        '-c', `unix_socket_directories=${dir}`,
-        '-c', 'max_connections=300',
-        '-c', 'fsync=off',
-        '-c', 'synchronous_commit=off',
-        '-c', 'full_page_writes=off',
-      ],
-      logFile: join(dir, 'postgres.log'),
-      ...user,
-    });
-    const running = server;
     const url = (u = superuser, p = superuserPassword): string =>
       `postgresql://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${host}:${port}/postgres`;
-    await waitFor(
-      'postgres to accept connections',
-      async () => {
-        const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 2_000 });
-        try {
-          await client.connect();
-          await client.query('select 1');
-          return true;
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-      },
-      { timeoutMs: options.timeoutMs ?? 30_000, signal: running.exitSignal },
-    ).catch((err: unknown) => {
-      throw running.failure('did not become ready', err);
-    });
+    const launch = async (): Promise<ServerProcess> => {
+      const started = new ServerProcess({
+        name: 'postgres',
+        command: join(bin, 'postgres'),
+        args: [
+          '-D', data,
+          '-c', `listen_addresses=${host}`,
+          '-c', `port=${port}`,
+          '-c', `unix_socket_directories=${dir}`,
+          '-c', 'max_connections=300',
+          '-c', 'fsync=off',
+          '-c', 'synchronous_commit=off',
+          '-c', 'full_page_writes=off',
+        ],
+        logFile: join(dir, 'postgres.log'),
+        ...user,
+      });
+      server = started;
+      await waitFor(
+        'postgres to accept connections',
+        async () => {
+          const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 2_000 });
+          try {
+            await client.connect();
+            await client.query('select 1');
+            return true;
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        },
+        { timeoutMs: options.timeoutMs ?? 30_000, signal: started.exitSignal },
+      ).catch((err: unknown) => {
+        throw started.failure('did not become ready', err);
+      });
+      return started;
+    };
+    let running = await launch();
     return {
       host,
       port,
@@ -111,6 +121,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       superuserPassword,
       url,
       vaultConnectionUrl: () => `postgresql://{{username}}:{{password}}@${host}:${port}/postgres?sslmode=disable`,
+      async restart({ immediate = false } = {}) {
+        running.kill(immediate ? 'SIGQUIT' : 'SIGINT');
+        await running.stop();
+        running = await launch();
+      },
       async stop() {
         // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients.
         running.kill('SIGINT');

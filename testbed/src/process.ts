@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { TestbedError } from './errors.ts';
 
@@ -17,6 +19,17 @@ export interface ServerProcessOptions {
 }
 
 const RECENT_OUTPUT_CHARS = 16_384;
+
+let logArchive: string | undefined;
+
+/**
+ * From now on, every server's log is copied into `dir` once the server has
+ * stopped (before its temp dir goes), so a run can scan all of them at the end
+ * (the demo's secret scan). undefined turns it off.
+ */
+export function archiveServerLogs(dir: string | undefined): void {
+  logArchive = dir;
+}
 
 /**
  * One child server process whose output is kept in a log file. `stop()` sends
@@ -115,6 +128,11 @@ export class ServerProcess {
     }
     await this.#exited;
     await this.#closeLog();
+    if (logArchive !== undefined) {
+      // One file per log path: a node restarted several times appends to one log, archived whole.
+      const id = createHash('sha256').update(this.logFile).digest('hex').slice(0, 8);
+      copyFileSync(this.logFile, join(logArchive, `${this.name.replace(/[^\w.-]+/g, '_')}-${id}.log`));
+    }
   }
 
   async #closeLog(): Promise<void> {
