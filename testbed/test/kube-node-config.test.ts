@@ -5,7 +5,7 @@ import { cniConfList } from '../src/node/cni.ts';
 import { containerdConfig, defaultRegistryHosts } from '../src/node/containerd.ts';
 import { corefile, corednsManifests } from '../src/node/coredns.ts';
 import { parseImageCatalog } from '../src/node/images.ts';
-import { forwardGuards, iptablesCleanup, ipsetsToDestroy, parseIptablesSave, ruleArgs } from '../src/node/iptables.ts';
+import { forwardGuards, iptablesCleanup, ipsetsToDestroy, parseIptablesSave, ruleArgs, tablesToDelete } from '../src/node/iptables.ts';
 import { kubeProxyConfig } from '../src/node/kube-proxy.ts';
 import { kubeletConfig } from '../src/node/kubelet.ts';
 import { mountsBelow, parseMountinfo } from '../src/node/mounts.ts';
@@ -211,6 +211,14 @@ COMMIT
     assert.doesNotMatch(batch, /0x20000/, 'an unmarked ACCEPT rule is not provably ours');
     assert.match(batch, /-X KUBE-FIREWALL/);
     assert.equal(iptablesCleanup(parseIptablesSave(before), parseIptablesSave(before)), '');
+  });
+
+  it('treats a table that did not exist at the start as wholly new, and deletes it once empty', () => {
+    const onlyFilter = parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "ours, unmarked" -j ACCEPT\nCOMMIT\n');
+    assert.match(iptablesCleanup(onlyFilter, []), /^-D INPUT -m comment --comment "ours, unmarked" -j ACCEPT$/m);
+    const emptied = parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n');
+    assert.deepEqual(tablesToDelete(emptied, parseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n')), ['filter']);
+    assert.deepEqual(tablesToDelete(onlyFilter, []), [], 'a table still holding rules stays');
   });
 
   it('destroys kube-router\'s ipsets and any set new since the start, not older ones', () => {

@@ -20,9 +20,11 @@ export interface NodeBinaries {
   ip6tables: string;
   ipset: string;
   ip: string;
+  /** Deletes the iptables-nft tables the node brought into being. */
+  nft: string;
 }
 
-const SETUP = 'run "bash scripts/setup.sh" (it builds the node with testbed/build.sh and installs iptables, ipset and runc)';
+const SETUP = 'run "bash scripts/setup.sh" (it builds the node with testbed/build.sh and installs iptables, ipset, nftables and runc)';
 export const CNI_PLUGINS = ['bridge', 'host-local', 'loopback'];
 
 function executable(path: string): boolean {
@@ -75,5 +77,6 @@ export function nodeBinaries(): NodeBinaries {
     ip6tables: system('ip6tables', 'iptables'),
     ipset: system('ipset', 'ipset'),
     ip: system('ip', 'iproute2'),
+    nft: system('nft', 'nftables'),
   };
 }

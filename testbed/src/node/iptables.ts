@@ -79,10 +79,11 @@ function commentOf(args: string[]): string | undefined {
  * (given the tables saved before the node started) every other rule added
  * since, such as kube-router's ACCEPT rules in FORWARD. Empty when clean.
  */
-export function iptablesCleanup(now: SavedTable[], before: SavedTable[] = []): string {
+export function iptablesCleanup(now: SavedTable[], before?: SavedTable[]): string {
   const out: string[] = [];
   for (const table of now) {
-    const baseline = before.find((t) => t.name === table.name);
+    // A table missing from a baseline did not exist then: all of it is new.
+    const baseline = before && (before.find((t) => t.name === table.name) ?? { name: table.name, chains: [], rules: [] });
     const remaining = [...(baseline?.rules ?? [])];
     const chains = table.chains.filter((c) => isNodeChain(c) || (baseline !== undefined && !baseline.chains.includes(c)));
     const deletes: string[] = [];
@@ -124,4 +125,13 @@ export function ipsetsToDestroy(now: string[], before: string[] | undefined): st
     const bare = name.replace(/^inet6:/, '');
     return bare.startsWith('KUBE-') || bare.startsWith('kube-router') || (before !== undefined && !before.includes(name));
   });
+}
+
+/**
+ * Tables that were not there before (iptables-nft registers one on first use)
+ * and are empty again after the cleanup: nft deletes them, so iptables-save
+ * prints what it printed before the node started.
+ */
+export function tablesToDelete(now: SavedTable[], before: SavedTable[]): string[] {
+  return now.filter((t) => !before.some((b) => b.name === t.name) && t.rules.length === 0 && t.chains.length === 0).map((t) => t.name);
 }

@@ -90,7 +90,7 @@ export interface KubeNode {
 }
 
 function hostTools(binaries: NodeBinaries): HostTools {
-  return { ip: binaries.ip, iptables: binaries.iptables, ip6tables: binaries.ip6tables, ipset: binaries.ipset };
+  return { ip: binaries.ip, iptables: binaries.iptables, ip6tables: binaries.ip6tables, ipset: binaries.ipset, nft: binaries.nft };
 }
 
 /** Host processes that must find iptables, ipset, mount, and containerd its shim. */

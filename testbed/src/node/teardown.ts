@@ -20,7 +20,7 @@ import {
   type HostBaseline,
   type NodeState,
 } from './host-state.ts';
-import { iptablesCleanup, ipsetsToDestroy, parseIptablesSave } from './iptables.ts';
+import { iptablesCleanup, ipsetsToDestroy, parseIptablesSave, tablesToDelete } from './iptables.ts';
 import { cgroupHierarchies, hostMounts, mountsBelow } from './mounts.ts';
 import { BRIDGE, CGROUP_ROOT, CLUSTER_RANGE, CNI_NETWORK, SERVICE_CIDR } from './network.ts';
 
@@ -31,12 +31,13 @@ export interface HostTools {
   iptables: string;
   ip6tables: string;
   ipset: string;
+  nft: string;
 }
 
 /** Debian's tools, by their usual paths (teardown must work even when the node's binaries are gone). */
 export function defaultHostTools(): HostTools {
   const find = (name: string): string => ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p)) ?? name;
-  return { ip: find('ip'), iptables: find('iptables'), ip6tables: find('ip6tables'), ipset: find('ipset') };
+  return { ip: find('ip'), iptables: find('iptables'), ip6tables: find('ip6tables'), ipset: find('ipset'), nft: find('nft') };
 }
 
 const saveCommand = (tool: string): string => `${tool}-save`;
@@ -176,11 +177,15 @@ async function removeNetns(tools: HostTools, before: string[]): Promise<void> {
   }
 }
 
-async function removeIptables(tool: string, before: string): Promise<void> {
+async function removeIptables(tool: string, nft: string, family: 'ip' | 'ip6', before: string | undefined): Promise<void> {
   const now = await run(saveCommand(tool), []);
   if (now.code !== 0) return; // no such family here
-  const batch = iptablesCleanup(parseIptablesSave(now.stdout), before ? parseIptablesSave(before) : []);
-  if (batch) await runOk(`${tool}-restore`, ['--noflush'], { input: batch });
+  const baseline = before === undefined ? undefined : parseIptablesSave(before);
+  const batch = iptablesCleanup(parseIptablesSave(now.stdout), baseline);
+  if (batch) await runOk(`${tool}-restore`, ['-w', '--noflush'], { input: batch });
+  if (baseline === undefined || !(await runOk(tool, ['--version'])).includes('nf_tables')) return;
+  const empty = tablesToDelete(parseIptablesSave(await runOk(saveCommand(tool), [])), baseline);
+  for (const table of empty) await runOk(nft, ['delete', 'table', family, table]);
 }
 
 async function removeIpsets(tools: HostTools, before: string[] | undefined): Promise<void> {
@@ -285,8 +290,8 @@ export async function teardownHost(options: TeardownOptions): Promise<void> {
   await step('unmount', () => unmountBelow(options.runDirs));
   await step('network namespaces', () => removeNetns(tools, baseline?.netns ?? []));
   await step('links and routes', () => removeLinks(tools));
-  await step('iptables', () => removeIptables(tools.iptables, baseline?.iptables ?? ''));
-  await step('ip6tables', () => removeIptables(tools.ip6tables, baseline?.ip6tables ?? ''));
+  await step('iptables', () => removeIptables(tools.iptables, tools.nft, 'ip', baseline?.iptables));
+  await step('ip6tables', () => removeIptables(tools.ip6tables, tools.nft, 'ip6', baseline?.ip6tables));
   await step('ipsets', () => removeIpsets(tools, baseline?.ipsets));
   await step('cgroups', () => removeCgroups());
   await step('sysctls', () => restoreSysctls(baseline?.sysctls ?? {}));
