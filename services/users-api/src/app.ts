@@ -7,12 +7,14 @@ import type { Registry } from 'prom-client';
 import type { Database } from './database.ts';
 import { ErrorCodes, UserNotFoundError } from './errors.ts';
 import { toHttpError } from './http-errors.ts';
+import { MethodRoutes } from './method-routes.ts';
 import { createHttpMetrics } from './metrics.ts';
 import { OpenApiDocument } from './openapi.ts';
 import type { Readiness } from './readiness.ts';
 import { UsersRepository } from './repository.ts';
+import { requestIdFrom, traceparentFrom } from './request-context.ts';
 import { validatorCompiler } from './validation.ts';
-import { ErrorBody, ListQuery, User, UserInput, UserPage, UserParams, DEFAULT_PAGE_SIZE } from './schemas.ts';
+import { Alive, ErrorBody, ListQuery, MetricsText, OpenApiJson, Ready, User, UserInput, UserPage, UserParams, DEFAULT_PAGE_SIZE } from './schemas.ts';
 
 export interface AppOptions {
   db: Database;
@@ -27,11 +29,22 @@ export interface AppOptions {
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 
+const API_DESCRIPTION = `The seed's users service on rotating database credentials. Every error is an ErrorBody with a stable code.
+A known path asked with a method it does not serve answers 405 with an Allow header (USERS_ERR_METHOD_NOT_ALLOWED).
+Every response carries X-Request-Id; a valid W3C traceparent is written to the request's log lines.`;
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
-    // Per-request lines would dominate the log and the CPU; errors are logged below.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Per-request lines at info would dominate the log and the CPU; errors are logged below, and
+    // every request at debug. Each line of a request carries its id (and traceparent, if valid).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdFrom(raw.headers['x-request-id']),
+    childLoggerFactory: (logger, bindings, childOptions, raw) => {
+      const traceparent = traceparentFrom(raw.headers.traceparent);
+      return logger.child(traceparent === undefined ? bindings : { ...bindings, traceparent }, childOptions);
+    },
     bodyLimit: options.bodyLimitBytes,
     // Keep-alive shorter than typical load-balancer idle timeouts is the usual advice; fastify's 72 s is longer.
     keepAliveTimeout: 65_000,
@@ -43,14 +56,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON bodies: a text/plain body gets 415 instead of a confusing type error.
   app.removeContentTypeParser('text/plain');
 
-  const openapi = new OpenApiDocument({ title: 'users-api', version: options.version ?? '0.1.0' });
-  app.addHook('onRoute', (route) => openapi.add(route));
+  const openapi = new OpenApiDocument(
+    { title: 'users-api', version: options.version ?? '0.1.0', description: API_DESCRIPTION },
+    { schemas: { User, UserInput, UserPage }, errorBody: ErrorBody },
+  );
+  const routes = new MethodRoutes();
+  app.addHook('onRoute', (route) => {
+    openapi.add(route);
+    routes.add(route);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
 
   const metrics = createHttpMetrics(options.registry);
+  const logEachRequest = ['debug', 'trace'].includes(options.logger.level);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const code = reply.statusCode >= 400 ? reply.getHeader('x-error-code') : undefined;
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000, typeof code === 'string' ? code : undefined);
+    if (logEachRequest) {
+      request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+    }
   });
 
   // Once leaving, every response closes its connection so keep-alive clients reconnect to another pod.
@@ -66,45 +94,55 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (answer.retryAfter !== undefined) void reply.header('retry-after', String(answer.retryAfter));
     return reply.code(answer.status).header('x-error-code', answer.body.error).send(answer.body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).header('x-error-code', ErrorCodes.ROUTE_NOT_FOUND).send({ error: ErrorCodes.ROUTE_NOT_FOUND, message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed) {
+      const error = ErrorCodes.METHOD_NOT_ALLOWED;
+      return reply.code(405).header('allow', allowed.join(', ')).header('x-error-code', error).send({ error, message: `${request.method} is not served on ${path}; allowed: ${allowed.join(', ')}` });
+    }
+    return reply.code(404).header('x-error-code', ErrorCodes.ROUTE_NOT_FOUND).send({ error: ErrorCodes.ROUTE_NOT_FOUND, message: `no route ${request.method} ${path}` });
+  });
 
   const users = new UsersRepository(options.db);
 
-  app.get('/users', { schema: { summary: 'List users, one bounded page at a time', querystring: ListQuery, response: { 200: UserPage, ...errors(400, 503) } } }, async (request) => {
+  const usersTag = ['users'];
+  app.get('/users', { schema: { operationId: 'listUsers', tags: usersTag, summary: 'List users, one bounded page at a time', querystring: ListQuery, response: { 200: UserPage, ...errors(400, 500, 503) } } }, async (request) => {
     const { after = 0, limit = DEFAULT_PAGE_SIZE } = request.query;
     return users.list(after, limit);
   });
 
-  app.get('/users/:id', { schema: { summary: 'Get one user', params: UserParams, response: { 200: User, ...errors(400, 404, 503) } } }, async (request) => {
+  app.get('/users/:id', { schema: { operationId: 'getUser', tags: usersTag, summary: 'Get one user', params: UserParams, response: { 200: User, ...errors(400, 404, 500, 503) } } }, async (request) => {
     const user = await users.get(request.params.id);
     if (!user) throw new UserNotFoundError(request.params.id);
     return user;
   });
 
-  app.post('/users', { schema: { summary: 'Create a user', body: UserInput, response: { 201: User, ...errors(400, 403, 413, 415, 503) } } }, async (request, reply) => {
+  app.post('/users', { schema: { operationId: 'createUser', tags: usersTag, summary: 'Create a user', body: UserInput, response: { 201: User, ...errors(400, 403, 413, 415, 500, 503) } } }, async (request, reply) => {
     const user = await users.create(request.body);
     return reply.code(201).header('location', `/users/${user.id}`).send(user);
   });
 
-  app.put('/users/:id', { schema: { summary: "Replace a user's title and name", params: UserParams, body: UserInput, response: { 200: User, ...errors(400, 403, 404, 413, 415, 503) } } }, async (request) => {
+  app.put('/users/:id', { schema: { operationId: 'replaceUser', tags: usersTag, summary: "Replace a user's title and name", params: UserParams, body: UserInput, response: { 200: User, ...errors(400, 403, 404, 413, 415, 500, 503) } } }, async (request) => {
     const user = await users.update(request.params.id, request.body);
     if (!user) throw new UserNotFoundError(request.params.id);
     return user;
   });
 
-  app.get('/healthz', () => Promise.resolve({ status: 'alive' }));
+  const opsTag = ['operations'];
+  app.get('/healthz', { schema: { operationId: 'getLiveness', tags: opsTag, summary: 'Liveness: 200 while the process runs', response: { 200: Alive } } }, () => Promise.resolve({ status: 'alive' as const }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: { operationId: 'getReadiness', tags: opsTag, summary: 'Readiness: valid credentials, SELECT 1 within 2 s, not leaving', response: { 200: Ready, 503: ErrorBody } } }, async (_request, reply) => {
     const result = await options.readiness.check();
-    if (result.ready) return { status: 'ready' };
+    if (result.ready) return { status: 'ready' as const };
     return reply.code(503).header('retry-after', '5').send({ error: ErrorCodes.NOT_READY, message: result.reason });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+  app.get('/metrics', { schema: { operationId: 'getMetrics', tags: opsTag, summary: 'Prometheus metrics', response: { 200: MetricsText } } }, async (_request, reply) =>
+    reply.type(options.registry.contentType).send(await options.registry.metrics()),
+  );
 
-  app.get('/openapi.json', () => Promise.resolve(openapi.toJSON()));
+  app.get('/openapi.json', { schema: { operationId: 'getOpenApi', tags: opsTag, summary: 'This document', response: { 200: OpenApiJson } } }, () => Promise.resolve(openapi.toJSON()));
 
   await app.ready();
   return app;

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   USER_NOT_FOUND: 'USERS_ERR_USER_NOT_FOUND',
   /** No such route. */
   ROUTE_NOT_FOUND: 'USERS_ERR_ROUTE_NOT_FOUND',
+  /** A known path, a method it does not serve: 405 with an Allow header. */
+  METHOD_NOT_ALLOWED: 'USERS_ERR_METHOD_NOT_ALLOWED',
   /** The database role this service runs as lacks the privilege (SQLSTATE 42501). */
   FORBIDDEN_BY_DATABASE_ROLE: 'USERS_ERR_FORBIDDEN_BY_DATABASE_ROLE',
   /** Database unreachable, or no valid credentials right now: retry later. */

@@ -53,3 +53,11 @@ export const ErrorBody = Type.Object(
   },
   { description: 'Every error response has this shape' },
 );
+
+export const Alive = Type.Object({ status: Type.Literal('alive') }, { description: 'The process runs' });
+
+export const Ready = Type.Object({ status: Type.Literal('ready') }, { description: 'Valid credentials, the database answers, not leaving' });
+
+export const MetricsText = Type.String({ contentMediaType: 'text/plain', description: 'Prometheus text exposition format' });
+
+export const OpenApiJson = Type.Object({ openapi: Type.String() }, { additionalProperties: true, description: 'This OpenAPI 3.1 document' });

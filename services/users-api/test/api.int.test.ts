@@ -3,6 +3,8 @@
 // works; bad input always gets a 4xx JSON answer and changes nothing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { compileErrors, validate } from '@readme/openapi-parser';
 import { StaticSource } from '../src/static-source.ts';
 import { READER_ROLE, WRITER_ROLE, startStack, type Stack } from './stack.ts';
 import { http, runService, testConfig, type Running } from './harness.ts';
@@ -11,6 +13,27 @@ interface Row {
   id: number;
   title: string;
   name: string | null;
+}
+
+interface OpenApi {
+  openapi: string;
+  paths: Record<string, Record<string, { operationId: string; parameters: Array<{ name?: string; in?: string; $ref?: string }>; requestBody?: unknown; responses: Record<string, unknown> }>>;
+  components: { schemas: Record<string, unknown>; responses: Record<string, unknown>; headers: Record<string, unknown>; parameters: Record<string, unknown> };
+}
+
+/** node:http, because fetch refuses TRACE (a "forbidden method" in the Fetch standard). */
+function rawRequest(base: string, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method, headers, timeout: 15_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? (JSON.parse(text) as unknown) : undefined }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function assertErrorBody(answer: { status: number; json: unknown; headers: Headers; text: string }, status: number, error: string): void {
@@ -126,7 +149,7 @@ describe('users-api over real PostgreSQL with OpenBao-issued credentials', { tim
       { name: 'non-numeric cursor', method: 'GET', path: '/users?after=abc', status: 400 },
       { name: 'negative cursor', method: 'GET', path: '/users?after=-5', status: 400 },
       { name: 'unknown route', method: 'GET', path: '/users/1/delete', status: 404 },
-      { name: 'unknown method', method: 'DELETE', path: '/users/1', status: 404 },
+      { name: 'unserved method on a known path', method: 'DELETE', path: '/users/1', status: 405 },
     ];
 
     it('every case is a 4xx JSON error with a stable code, and nothing changes', async () => {
@@ -153,6 +176,66 @@ describe('users-api over real PostgreSQL with OpenBao-issued credentials', { tim
     });
   });
 
+  describe('a good HTTP citizen', () => {
+    it('an unserved method on a known path is 405 with Allow; an unknown path stays 404', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['TRACE', '/users', 'GET, HEAD, POST'],
+        ['DELETE', '/users', 'GET, HEAD, POST'],
+        ['PATCH', '/users', 'GET, HEAD, POST'],
+        ['OPTIONS', '/users', 'GET, HEAD, POST'],
+        ['TRACE', '/users/1', 'GET, HEAD, PUT'],
+        ['DELETE', '/users/1', 'GET, HEAD, PUT'],
+        ['POST', '/users/1', 'GET, HEAD, PUT'],
+        ['DELETE', '/users/not-a-number', 'GET, HEAD, PUT'],
+        ['POST', '/healthz', 'GET, HEAD'],
+      ];
+      for (const [method, path, allow] of cases) {
+        const answer = await rawRequest(writer.url, method, path);
+        assert.equal(answer.status, 405, `${method} ${path}`);
+        assert.equal(answer.headers.allow, allow, `${method} ${path}`);
+        assert.equal((answer.json as { error?: string }).error, 'USERS_ERR_METHOD_NOT_ALLOWED', `${method} ${path}`);
+      }
+      for (const [method, path] of [['TRACE', '/nothing'], ['GET', '/users/1/delete'], ['DELETE', '/users/']] as const) {
+        const answer = await rawRequest(writer.url, method, path);
+        assert.equal(answer.status, 404, `${method} ${path}`);
+        assert.equal(answer.headers.allow, undefined, `${method} ${path}`);
+      }
+    });
+
+    it('X-Request-Id is echoed when well-formed, made up when absent or malformed, on every kind of answer', async () => {
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+      for (const [method, path, status] of [['GET', '/users/1', 200], ['GET', '/users/999', 404], ['GET', '/users/abc', 400], ['TRACE', '/users', 405], ['GET', '/nowhere', 404]] as const) {
+        const given = await rawRequest(reader.url, method, path, { 'x-request-id': 'req-42.alpha:7' });
+        assert.deepEqual([given.status, given.headers['x-request-id']], [status, 'req-42.alpha:7'], `${method} ${path}`);
+        const none = await rawRequest(reader.url, method, path);
+        assert.match(String(none.headers['x-request-id']), uuid, `${method} ${path} without an id`);
+      }
+      for (const bad of ['has spaces', 'x'.repeat(129), 'quote"d', 'new\\nline', 'ünïcode']) {
+        const answer = await http(reader.url, 'GET', '/users/1', { headers: { 'x-request-id': bad } }).catch(() => undefined);
+        // fetch itself refuses some header values; those that get through must be replaced.
+        if (answer) assert.match(answer.headers.get('x-request-id') ?? '', uuid, JSON.stringify(bad));
+      }
+      const distinct = new Set(await Promise.all([1, 2, 3].map(async () => (await http(reader.url, 'GET', '/healthz')).headers.get('x-request-id'))));
+      assert.equal(distinct.size, 3, 'each request gets its own id');
+    });
+
+    it('every log line of a request carries its request id and, when valid, its traceparent', async () => {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const answer = await http(reader.url, 'GET', '/users/2', { headers: { 'x-request-id': 'trace-me-1', traceparent } });
+      assert.equal(answer.status, 200);
+      const forged = await http(reader.url, 'GET', '/users/1', { headers: { 'x-request-id': 'trace-me-2', traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' } });
+      assert.equal(forged.status, 200);
+      const lines = (): Array<Record<string, unknown>> => reader.logs().split('\n').filter((l) => l.includes('"trace-me-')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const first = lines().filter((l) => l.requestId === 'trace-me-1');
+      assert.ok(first.length > 0, 'the request was logged under its id');
+      for (const line of first) assert.equal(line.traceparent, traceparent);
+      assert.ok(first.some((l) => l.msg === 'request completed' && l.status === 200 && l.route === '/users/:id'));
+      const second = lines().filter((l) => l.requestId === 'trace-me-2');
+      assert.ok(second.length > 0);
+      for (const line of second) assert.equal(line.traceparent, undefined, 'an invalid traceparent is not logged');
+    });
+  });
+
   describe('operations endpoints', () => {
     it('/healthz and /readyz answer 200', async () => {
       assert.deepEqual((await http(reader.url, 'GET', '/healthz')).json, { status: 'alive' });
@@ -171,17 +254,50 @@ describe('users-api over real PostgreSQL with OpenBao-issued credentials', { tim
       assert.doesNotMatch(text, /route="\/users\/31337"/);
     });
 
-    it('/openapi.json documents every route from its schemas', async () => {
-      const doc = (await http(reader.url, 'GET', '/openapi.json')).json as { openapi: string; paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string }>; requestBody?: unknown; responses: Record<string, unknown> }>> };
+    it('/openapi.json documents every route from its schemas, with operationIds and components', async () => {
+      const doc = (await http(reader.url, 'GET', '/openapi.json')).json as OpenApi;
       assert.equal(doc.openapi, '3.1.0');
-      assert.deepEqual(Object.keys(doc.paths).sort(), ['/users', '/users/{id}']);
+      assert.deepEqual(Object.keys(doc.paths).sort(), ['/healthz', '/metrics', '/openapi.json', '/readyz', '/users', '/users/{id}']);
       assert.deepEqual(Object.keys(doc.paths['/users'] ?? {}).sort(), ['get', 'post']);
       assert.deepEqual(Object.keys(doc.paths['/users/{id}'] ?? {}).sort(), ['get', 'put']);
+      const operationIds = Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
+      assert.deepEqual(operationIds.sort(), ['createUser', 'getLiveness', 'getMetrics', 'getOpenApi', 'getReadiness', 'getUser', 'listUsers', 'replaceUser']);
       const put = doc.paths['/users/{id}']?.put;
-      assert.deepEqual(put?.parameters.map((p) => [p.name, p.in]), [['id', 'path']]);
-      assert.ok(put?.requestBody);
-      assert.deepEqual(Object.keys(put?.responses ?? {}).sort(), ['200', '400', '403', '404', '413', '415', '503']);
-      assert.deepEqual(doc.paths['/users']?.get?.parameters.map((p) => p.name), ['limit', 'after']);
+      assert.deepEqual(put?.parameters.filter((p) => p.name !== undefined).map((p) => [p.name, p.in]), [['id', 'path']]);
+      assert.deepEqual(put?.parameters.filter((p) => p.$ref !== undefined).map((p) => p.$ref), ['#/components/parameters/XRequestId', '#/components/parameters/Traceparent']);
+      assert.deepEqual(put?.requestBody, { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/UserInput' } } } });
+      assert.deepEqual(Object.keys(put?.responses ?? {}).sort(), ['200', '400', '403', '404', '413', '415', '500', '503']);
+      assert.deepEqual(put?.responses['503'], { $ref: '#/components/responses/ServiceUnavailable' });
+      assert.deepEqual(doc.paths['/users']?.get?.parameters.filter((p) => p.in === 'query').map((p) => p.name), ['limit', 'after']);
+      // Documented headers: Location on 201, Retry-After on 503, X-Request-Id on every answer.
+      const created = doc.paths['/users']?.post?.responses['201'] as { headers: Record<string, unknown>; content: Record<string, { schema: unknown }> };
+      assert.deepEqual(created.headers, { 'X-Request-Id': { $ref: '#/components/headers/XRequestId' }, Location: { $ref: '#/components/headers/Location' } });
+      assert.deepEqual(created.content['application/json']?.schema, { $ref: '#/components/schemas/User' });
+      const unavailable = doc.components.responses.ServiceUnavailable as { headers: Record<string, unknown> };
+      assert.deepEqual(unavailable.headers['Retry-After'], { $ref: '#/components/headers/RetryAfter' });
+      assert.deepEqual(Object.keys(doc.components.schemas).sort(), ['ErrorBody', 'User', 'UserInput', 'UserPage']);
+      // UserPage refers to User rather than repeating it.
+      assert.deepEqual((doc.components.schemas.UserPage as { properties: { items: unknown } }).properties.items, { type: 'array', items: { $ref: '#/components/schemas/User' } });
+    });
+
+    it('/openapi.json is valid OpenAPI 3.1 (@readme/openapi-parser: the specification schema plus its semantic rules)', async () => {
+      const doc = (await http(reader.url, 'GET', '/openapi.json')).json as OpenApi;
+      const result = await validate(structuredClone(doc) as never);
+      assert.equal(result.valid, true, result.valid ? '' : compileErrors(result));
+      assert.deepEqual(result.warnings, []);
+      // The validator is not a rubber stamp: a broken copy fails.
+      const broken = structuredClone(doc) as unknown as { paths: Record<string, Record<string, { operationId?: string; responses?: unknown }>> };
+      const list = broken.paths['/users']?.get;
+      const one = broken.paths['/users/{id}']?.get;
+      if (list && one) one.operationId = list.operationId;
+      assert.equal((await validate(broken as never)).valid, false, 'a duplicate operationId is refused');
+      const noTitle = structuredClone(doc) as unknown as { info: { title?: string } };
+      delete noTitle.info.title;
+      assert.equal((await validate(noTitle as never)).valid, false, 'info without a title is refused (specification schema)');
+      const danglingRef = structuredClone(doc) as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+      const getUser = danglingRef.paths['/users/{id}']?.get;
+      if (getUser) getUser.responses['404'] = { $ref: '#/components/responses/Missing' };
+      assert.equal((await validate(danglingRef as never)).valid, false, 'a $ref to a missing component is refused');
     });
 
     it('no log line carries a password', () => {
