@@ -35,3 +35,4 @@ export { driveHttpLoad, describeFailures, type HttpLoadOptions, type HttpLoadRes
 export { docSteps, readDocSteps, runDocStep, type DocStep, type StepRun } from './walkthrough/docs-steps.ts';
 export { PodTurnover, hostPathVolumes, objectUid, pods, serviceUrl, vaultStatus, type Kubectl as ClusterKubectl, type PodView, type VaultNodeStatus } from './walkthrough/observe.ts';
 export * from './node/index.ts';
+export * from './walkthrough/cluster-steps.ts';

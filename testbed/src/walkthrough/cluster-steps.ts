@@ -1,0 +1,191 @@
+// The seed's walkthrough on the testbed's Kubernetes node, step by step, shared by the cluster
+// test (which asserts) and `npm run demo -- --cluster` (which narrates). Each step returns what an
+// operator would look at; none decides pass or fail.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeNode } from '../node/index.ts';
+import { waitFor } from '../wait.ts';
+import { readDocSteps, runDocStep, type StepRun } from './docs-steps.ts';
+import { hostPathVolumes, pods, vaultStatus, type Kubectl, type VaultNodeStatus } from './observe.ts';
+
+export const VAULT_SELECTOR = 'app.kubernetes.io/name=vault,component=server';
+export const USERS_API_SELECTOR = 'app.kubernetes.io/name=users-api';
+
+/** The node's kubectl in the shape the observers take. */
+export function clusterKubectl(node: KubeNode): Kubectl {
+  return { run: (args, options) => node.kubectl(args, options), result: (args, options) => node.kubectlResult(args, options) };
+}
+
+/**
+ * The environment the documented commands run in: KUBECONFIG of the node's admin and a `kubectl`
+ * on PATH (the testbed's multi-call binary), as an operator's shell would have.
+ */
+export function operatorShellEnv(node: KubeNode, rotorKube: string): NodeJS.ProcessEnv {
+  const bin = join(node.runDir, 'operator-bin');
+  mkdirSync(bin, { recursive: true });
+  const kubectl = join(bin, 'kubectl');
+  writeFileSync(kubectl, `#!/bin/sh\nexec ${JSON.stringify(rotorKube)} kubectl "$@"\n`);
+  chmodSync(kubectl, 0o755);
+  return { ...process.env, KUBECONFIG: node.kubeconfigPath, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+}
+
+/**
+ * docs/operations.md's install steps, in order, with `kubectl apply -k deploy/` pointed at
+ * `overlay` (the only change made to the documented commands).
+ */
+export async function installFromDocs(input: {
+  repo: string;
+  env: NodeJS.ProcessEnv;
+  overlay: string;
+  onStep?: (name: string, run: StepRun) => void;
+  only?: readonly string[];
+}): Promise<Map<string, StepRun>> {
+  const steps = readDocSteps(join(input.repo, 'docs/operations.md'));
+  const runs = new Map<string, StepRun>();
+  for (const step of steps) {
+    if (input.only !== undefined && !input.only.includes(step.name)) continue;
+    const run = await runDocStep(step, {
+      cwd: input.repo,
+      env: input.env,
+      timeoutMs: 15 * 60_000,
+      rewrite: (script) => script.replace(/kubectl apply -k deploy\/(?=\s|$)/g, `kubectl apply -k ${input.overlay}`),
+    });
+    runs.set(step.name, run);
+    input.onStep?.(step.name, run);
+  }
+  return runs;
+}
+
+/** The documented step names, in order (a test checks the walkthrough runs all of them). */
+export function documentedSteps(repo: string): string[] {
+  return readDocSteps(join(repo, 'docs/operations.md')).map((s) => s.name);
+}
+
+/** Three statically provisioned volumes for the vault StatefulSet's claims (data-vault-0..2). */
+export async function provisionVaultVolumes(node: KubeNode): Promise<void> {
+  const dir = join(node.runDir, 'volumes');
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const names = ['vault-data-0', 'vault-data-1', 'vault-data-2'];
+  for (const name of names) {
+    // hostPath volumes get no fsGroup ownership change: the vault user (100) must be able to write.
+    mkdirSync(join(dir, name), { recursive: true });
+    chmodSync(join(dir, name), 0o777);
+  }
+  await node.apply(hostPathVolumes(dir, names));
+}
+
+/** The vault pods' names, Vault's own status in each, and which one is active. */
+export async function vaultCluster(kubectl: Kubectl): Promise<{ nodes: VaultNodeStatus[]; active: string | undefined; clusterIds: string[] }> {
+  const names = (await pods(kubectl, 'vault', VAULT_SELECTOR)).filter((p) => p.phase === 'Running').map((p) => p.name).sort();
+  const nodes = await vaultStatus(kubectl, names);
+  return { nodes, active: nodes.find((n) => n.active)?.pod, clusterIds: [...new Set(nodes.map((n) => n.clusterId ?? ''))] };
+}
+
+/** Waits until three vault pods are Running, initialized, unsealed, one active, and Ready. */
+export async function waitForVaultUnsealed(node: KubeNode, kubectl: Kubectl, timeoutMs: number): Promise<{ nodes: VaultNodeStatus[]; active: string; clusterId: string }> {
+  return waitFor(
+    'three vault pods initialized, unsealed and ready, one of them active',
+    async () => {
+      const ready = (await pods(kubectl, 'vault', VAULT_SELECTOR)).filter((p) => p.ready && !p.deleting);
+      if (ready.length < 3) return undefined;
+      const { nodes, active, clusterIds } = await vaultCluster(kubectl);
+      if (nodes.length !== 3 || nodes.some((n) => !n.initialized || n.sealed) || active === undefined || clusterIds.length !== 1) return undefined;
+      return { nodes, active, clusterId: clusterIds[0] ?? '' };
+    },
+    { timeoutMs, intervalMs: 2_000 },
+  ).catch(async (err: unknown) => {
+    throw new Error(`${(err as Error).message}\n${await node.podDiagnostics('vault')}`, { cause: err });
+  });
+}
+
+/** GET and POST through a Service URL, as the seed checks them with Postman. */
+export async function seedRequests(url: string): Promise<{ get: { status: number; body: unknown }; post: { status: number; body: unknown } }> {
+  const get = await fetch(`${url}/users/1`, { signal: AbortSignal.timeout(10_000) });
+  const post = await fetch(`${url}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'intern', name: 'walkthrough' }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { get: { status: get.status, body: await get.json() }, post: { status: post.status, body: await post.json() } };
+}
+
+/**
+ * Tries TCP connections from inside a pod (node -e in an existing container, or a fresh probe
+ * pod): which targets answered within the timeout. `kubectl exec` runs the same code an
+ * attacker in that pod would.
+ */
+export function connectScript(targets: readonly string[], timeoutMs = 3_000): string {
+  return `
+const net = require('node:net');
+const targets = ${JSON.stringify(targets)};
+Promise.all(targets.map((t) => new Promise((resolve) => {
+  const [host, port] = t.split(':');
+  const s = net.connect({ host, port: Number(port) });
+  const done = (ok, why) => { s.destroy(); resolve([t, ok ? 'open' : why]); };
+  s.setTimeout(${timeoutMs}, () => done(false, 'timeout'));
+  s.on('connect', () => done(true));
+  s.on('error', (e) => done(false, e.code || 'error'));
+}))).then((r) => console.log(JSON.stringify(Object.fromEntries(r))));
+`;
+}
+
+export async function connectFrom(kubectl: Kubectl, namespace: string, target: string, container: string, targets: readonly string[]): Promise<Record<string, string>> {
+  const out = await kubectl.run(['-n', namespace, 'exec', target, '-c', container, '--', 'node', '-e', connectScript(targets)], { timeoutMs: 60_000 });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, string>;
+}
+
+/** A pod in `namespace` without any Rotor labels, Pod Security restricted, running `node -e`. */
+export function probePod(name: string, namespace: string, image: string, script: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { 'rotor.testbed/probe': 'true' } },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'probe',
+          image,
+          command: ['node', '-e', script],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } },
+        },
+      ],
+    },
+  };
+}
+
+/** Runs a probe pod to completion and returns its JSON answer. */
+export async function probeFrom(node: KubeNode, namespace: string, image: string, targets: readonly string[]): Promise<Record<string, string>> {
+  const name = `np-probe-${Date.now().toString(36)}`;
+  await node.apply(probePod(name, namespace, image, connectScript(targets)));
+  try {
+    await waitFor(
+      `probe pod ${namespace}/${name} to finish`,
+      async () => {
+        const phase = (await node.kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).trim();
+        return phase === 'Succeeded' || phase === 'Failed' ? phase : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
+    );
+    const logs = await node.kubectl(['-n', namespace, 'logs', name]);
+    return JSON.parse(logs.trim().split('\n').at(-1) ?? '{}') as Record<string, string>;
+  } finally {
+    await node.kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false']).catch(() => undefined);
+  }
+}
+
+/** Sum of a Prometheus counter in a pod's /metrics, per label set (e.g. rotations by reason). */
+export async function podCounter(podIp: string, port: number, name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://${podIp}:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    const labels = line[name.length] === '{' ? line.slice(name.length, line.indexOf('}') + 1) : '';
+    out.set(labels, (out.get(labels) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}

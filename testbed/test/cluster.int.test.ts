@@ -1,0 +1,239 @@
+// The seed's kubectl walkthrough, end to end, on the testbed's real single-node Kubernetes cluster
+// (docs/testbed.md, "The Kubernetes node"): docs/operations.md's install steps run as written with
+// deploy/overlays/testbed, then what the seed promises, checked as an operator would.
+import { strict as assert } from 'node:assert';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import {
+  PodTurnover,
+  USERS_API_SELECTOR,
+  VAULT_SELECTOR,
+  clusterKubectl,
+  connectFrom,
+  describeFailures,
+  diffSnapshots,
+  documentedSteps,
+  driveHttpLoad,
+  hostSnapshot,
+  installFromDocs,
+  nodeBinaries,
+  objectUid,
+  operatorShellEnv,
+  podCounter,
+  pods,
+  probeFrom,
+  provisionVaultVolumes,
+  seedRequests,
+  serviceUrl,
+  startKubeNode,
+  vaultCluster,
+  waitFor,
+  waitForVaultUnsealed,
+  type ClusterKubectl,
+  type HostSnapshot,
+  type HttpLoadResult,
+  type KubeNode,
+} from '../src/index.ts';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const MINUTE = 60_000;
+
+describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUTE }, () => {
+  let baseline: HostSnapshot;
+  let node: KubeNode;
+  let kubectl: ClusterKubectl;
+  let env: NodeJS.ProcessEnv;
+  let usersUrl: string;
+  let rotorImage: string;
+  let clusterId: string;
+  let keysSecretUid: string;
+  const log = (line: string): void => console.log(`# ${line}`);
+
+  before(async () => {
+    baseline = await hostSnapshot();
+    node = await startKubeNode({ images: ['rotor', 'openbao', 'postgres', 'injector', 'prometheus'] });
+    kubectl = clusterKubectl(node);
+    env = operatorShellEnv(node, nodeBinaries().rotorKube);
+    rotorImage = node.images.get('rotor')?.ref ?? assert.fail('the rotor image is in the catalog');
+    await provisionVaultVolumes(node);
+  });
+
+  after(async () => {
+    if (node !== undefined) {
+      const peak = node.peakMemory();
+      log(`cluster peak memory: ${JSON.stringify(peak)}`);
+      await node.stop();
+    }
+  });
+
+  it('1. namespaces: Pod Security restricted is enforced, a privileged pod is refused', async () => {
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['namespaces', 'secrets'] });
+    const privileged = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'privileged', namespace: 'app' },
+      spec: { containers: [{ name: 'c', image: rotorImage, securityContext: { privileged: true } }] },
+    };
+    await assert.rejects(node.apply(privileged), /violates PodSecurity "restricted:latest".*privileged/s);
+  });
+
+  it('2. Vault: three pods become Ready only once the in-cluster unsealer has initialized, joined and unsealed them', async () => {
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['apply', 'vault-ready'] });
+    const vault = await waitForVaultUnsealed(node, kubectl, 10 * MINUTE);
+    log(`vault: active ${vault.active}, cluster ${vault.clusterId}`);
+    clusterId = vault.clusterId;
+    keysSecretUid = await objectUid(kubectl, 'vault', 'secret', 'vault-unseal-keys');
+    const unsealers = await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer');
+    assert.equal(unsealers.filter((p) => p.ready).length, 2, 'both unsealer replicas run');
+    const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
+    assert.ok(unsealers.some((p) => p.name === lease.spec.holderIdentity), 'one unsealer holds the Lease');
+  });
+
+  it('3. PostgreSQL serves the seed table', async () => {
+    const rows = await node.kubectl(['-n', 'db', 'exec', 'deploy/postgres', '--', 'psql', '-U', 'postgres', '-At', '-c', 'SELECT id, title, name FROM users ORDER BY id']);
+    assert.deepEqual(rows.trim().split('\n'), ['1|sre|sakib', '2|manager|hanifa']);
+  });
+
+  it('4. the configure job completes with the initial root token', async () => {
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['configure'] });
+    const logs = await node.kubectl(['-n', 'vault', 'logs', 'job/vault-configure']);
+    assert.match(logs, /appl/i);
+  });
+
+  it('5. users-api: the webhook injects the agent, which logs in with the projected token; GET 200, POST 403; the writer writes', async () => {
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['app-ready'] });
+    const running = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready);
+    assert.equal(running.length, 3);
+    for (const p of running) assert.deepEqual(p.initContainers, ['vault-agent-init'], `${p.name} got the agent init container from the webhook`);
+    usersUrl = await serviceUrl(kubectl, 'app', 'users-api');
+    const seed = await seedRequests(usersUrl);
+    assert.equal(seed.get.status, 200);
+    assert.deepEqual(seed.get.body, { id: 1, title: 'sre', name: 'sakib' });
+    assert.equal(seed.post.status, 403, `POST answered ${JSON.stringify(seed.post.body)}`);
+    const writer = await seedRequests(await serviceUrl(kubectl, 'app', 'users-admin-api'));
+    assert.equal(writer.post.status, 201, `the writer's POST answered ${JSON.stringify(writer.post.body)}`);
+  });
+
+  it('network policies are enforced: an unlabelled pod reaches nothing; users-api only Vault, PostgreSQL, DNS and the API server', async () => {
+    const targets = ['vault-active.vault.svc:8200', 'postgres.db.svc:5432', 'kubernetes.default.svc:443'];
+    const probe = await probeFrom(node, 'app', rotorImage, targets);
+    for (const t of targets) assert.notEqual(probe[t], 'open', `a probe pod in app must not reach ${t}: ${JSON.stringify(probe)}`);
+    const [users] = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready);
+    assert.ok(users);
+    const fromUsers = await connectFrom(kubectl, 'app', users.name, 'users-api', [...targets, 'prometheus.monitoring.svc:9090', 'users-admin-api.app.svc:8080']);
+    assert.deepEqual(fromUsers, {
+      'vault-active.vault.svc:8200': 'open',
+      'postgres.db.svc:5432': 'open',
+      'kubernetes.default.svc:443': 'open',
+      'prometheus.monitoring.svc:9090': 'timeout',
+      'users-admin-api.app.svc:8080': 'timeout',
+    });
+    // Scraping is a flow the product needs: Prometheus sees users-api, Vault and the unsealer up.
+    const prometheus = await serviceUrl(kubectl, 'monitoring', 'prometheus');
+    const up = await waitFor(
+      'Prometheus to scrape users-api, vault and the unsealer',
+      async () => {
+        const res = (await (await fetch(`${prometheus}/api/v1/query?query=up`, { signal: AbortSignal.timeout(5_000) })).json()) as {
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        const upBy = (app: string): boolean => res.data.result.some((r) => r.metric.app === app && r.value[1] === '1');
+        return upBy('users-api') && upBy('vault') && upBy('vault-unsealer') ? res.data.result.length : undefined;
+      },
+      { timeoutMs: 3 * MINUTE, intervalMs: 5_000 },
+    );
+    assert.ok(up >= 3);
+  });
+
+  it('init-container rotation: pods evict themselves before expiry, the PDB paces them, 0 failed requests across 2+ replacements', async () => {
+    const turnover = new PodTurnover(kubectl, 'app', USERS_API_SELECTOR);
+    await turnover.start();
+    let load: HttpLoadResult;
+    try {
+      load = await driveHttpLoad({ url: usersUrl, concurrency: 4, minMs: 30_000, maxMs: 8 * MINUTE, enough: () => turnover.replaced >= 2 });
+    } finally {
+      turnover.stop();
+    }
+    log(`init-container rotation: ${load.requests} requests, ${load.failed} failed, ${turnover.replaced} pods replaced, min ready ${turnover.minReady}`);
+    assert.ok(turnover.replaced >= 2, `at least 2 pods replaced (saw ${turnover.replaced})`);
+    assert.equal(load.failed, 0, `failed requests: ${describeFailures(load.failures)}`);
+    assert.ok(turnover.minReady >= 1, 'users-api always had a ready pod');
+    const evictions = await node.kubectl(['-n', 'app', 'logs', '-l', USERS_API_SELECTOR, '--tail=-1', '-c', 'users-api']);
+    assert.doesNotMatch(evictions, /"reason":"auth-failure"/, 'no pod needed the refused-credentials recovery');
+  });
+
+  it('faults: the leader pod, then all three vault pods deleted; the unsealer re-unseals without re-init; users-api keeps serving', async () => {
+    const abort = new AbortController();
+    const loadDone = driveHttpLoad({ url: usersUrl, concurrency: 2, minMs: 0, maxMs: 20 * MINUTE, enough: () => abort.signal.aborted });
+    try {
+      const { active } = await vaultCluster(kubectl);
+      assert.ok(active);
+      await node.kubectl(['-n', 'vault', 'delete', 'pod', active, '--wait=false']);
+      const afterLeader = await waitForVaultUnsealed(node, kubectl, 5 * MINUTE);
+      assert.equal(afterLeader.clusterId, clusterId, 'same cluster after the leader was deleted');
+      await node.kubectl(['-n', 'vault', 'delete', 'pod', '-l', VAULT_SELECTOR, '--wait=false']);
+      const afterAll = await waitForVaultUnsealed(node, kubectl, 8 * MINUTE);
+      assert.equal(afterAll.clusterId, clusterId, 'same cluster after all three pods were deleted');
+      assert.equal(await objectUid(kubectl, 'vault', 'secret', 'vault-unseal-keys'), keysSecretUid, 'the same keys Secret (no re-init)');
+    } finally {
+      abort.abort();
+    }
+    const load = await loadDone;
+    log(`vault faults: ${load.requests} requests, ${load.failed} failed`);
+    assert.equal(load.failed, 0, `failed requests: ${describeFailures(load.failures)}`);
+    const unsealerLogs = await node.kubectl(['-n', 'vault', 'logs', '-l', 'app.kubernetes.io/name=vault-unsealer', '--tail=-1']);
+    assert.equal(unsealerLogs.match(/initialized the cluster/g)?.length ?? 0, 1, 'the cluster was initialized exactly once');
+  });
+
+  it('sidecar overlay: the agent re-renders, users-api swaps in place, no pod replaced, 0 failed requests', async () => {
+    await node.kubectl(['apply', '-k', `${repo}deploy/overlays/testbed-sidecar`], { timeoutMs: 2 * MINUTE });
+    let rolled = false;
+    const rollout = driveHttpLoad({ url: usersUrl, concurrency: 4, minMs: 5_000, maxMs: 10 * MINUTE, enough: () => rolled });
+    await node.waitForRollout('app', 'deployment/users-api', 10 * MINUTE);
+    rolled = true;
+    const duringRollout = await rollout;
+    assert.equal(duringRollout.failed, 0, `failed requests during the rollout to sidecars: ${describeFailures(duringRollout.failures)}`);
+    const sidecarPods = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready && !p.deleting);
+    for (const p of sidecarPods) assert.ok(p.containers.includes('vault-agent'), `${p.name} runs the agent sidecar`);
+    const rotations = async (): Promise<number> => {
+      let total = 0;
+      for (const p of sidecarPods) for (const [labels, n] of await podCounter(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total')) if (!labels.includes('auth-failure')) total += n;
+      return total;
+    };
+    const before = await rotations();
+    const turnover = new PodTurnover(kubectl, 'app', USERS_API_SELECTOR);
+    await turnover.start();
+    let load: HttpLoadResult;
+    try {
+      let seen = before;
+      load = await driveHttpLoad({
+        url: usersUrl,
+        concurrency: 4,
+        minMs: 30_000,
+        maxMs: 6 * MINUTE,
+        enough: () => seen - before >= sidecarPods.length * 2,
+        progress: { everyMs: 5_000, report: () => void rotations().then((n) => (seen = n)) },
+      });
+    } finally {
+      turnover.stop();
+    }
+    const swapped = (await rotations()) - before;
+    log(`sidecar rotation: ${load.requests} requests, ${load.failed} failed, ${swapped} in-place swaps, ${turnover.departures} pods left`);
+    assert.ok(swapped >= sidecarPods.length, `every pod swapped credentials in place (${swapped} swaps)`);
+    assert.equal(turnover.departures, 0, 'no pod was replaced');
+    assert.equal(load.failed, 0, `failed requests: ${describeFailures(load.failures)}`);
+    for (const p of sidecarPods) {
+      const byReason = await podCounter(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total');
+      for (const [labels, n] of byReason) if (labels.includes('auth-failure')) assert.equal(n, 0, `${p.name} never needed the refused-credentials recovery`);
+    }
+  });
+
+  it('runs every install step that docs/operations.md documents', () => {
+    assert.deepEqual(documentedSteps(repo), ['namespaces', 'secrets', 'apply', 'vault-ready', 'configure', 'app-ready']);
+  });
+
+  it('teardown leaves the host as it found it', async () => {
+    await node.stop();
+    const now = await hostSnapshot();
+    assert.deepEqual(diffSnapshots(baseline, now), []);
+  });
+});
