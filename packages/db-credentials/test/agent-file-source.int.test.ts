@@ -13,7 +13,7 @@ import { AgentFileSource } from '../src/agent-file-source.ts';
 import { CredentialMetrics } from '../src/metrics.ts';
 import { RotatingPool } from '../src/rotating-pool.ts';
 import type { DbCredentials } from '../src/credentials.ts';
-import { QueryLoad, assertNoSecrets, captureLogs, setUpAppRole, setUpSeed, until, vaultUserBackends } from './fixtures.ts';
+import { QueryLoad, assertNoSecrets, assertRecoveryUnused, captureLogs, rotationsByReason, setUpAppRole, setUpSeed, until, vaultUserBackends } from './fixtures.ts';
 
 const TEMPLATE = fileURLToPath(new URL('../templates/db-creds.json.ctmpl', import.meta.url));
 
@@ -84,7 +84,8 @@ template {
       await waitFor('agent to render the credentials', () => Promise.resolve(existsSync(creds) ? true : undefined), { timeoutMs: 30_000, signal: agent.exitSignal }).catch((err: unknown) => {
         throw agent.failure('did not render', err);
       });
-      const metrics = new CredentialMetrics(new Registry());
+      const registry = new Registry();
+      const metrics = new CredentialMetrics(registry);
       source = new AgentFileSource({ path: creds, metrics, logger: logs.logger });
       const seen: DbCredentials[] = [await source.start()];
       source.subscribe((c) => seen.push(c));
@@ -101,7 +102,10 @@ template {
       }
       assert.deepEqual(load.failures.slice(0, 3), [], `${load.failures.length} failed queries of ${load.ok + load.failures.length}`);
       assert.ok(load.ok > 50);
-      assertNoSecrets(logs.text(), [...seen.map((c) => c.password), approle.secretId, bao.rootToken]);
+      const reasons = await rotationsByReason(registry);
+      assert.deepEqual(Object.keys(reasons), ['file-changed'], `rotations by reason: ${JSON.stringify(reasons)}`);
+      await assertRecoveryUnused(registry, logs.text());
+      assertNoSecrets(logs.text(), { 'db password': seen.map((c) => c.password), 'approle secret id': [approle.secretId], 'root token': [bao.rootToken] });
     } finally {
       await pool?.stop();
       await source?.stop();

@@ -4,9 +4,11 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
+import assert from 'node:assert/strict';
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { VaultClient } from '@rotor/vault-client';
-import { freePort, waitFor, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
+import { SecretSet, assertNoSecretsInLogs, freePort, waitFor, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
 
 export const SELECT_ONLY = `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";`;
@@ -99,9 +101,22 @@ export function captureLogs(): { logger: Logger; text: () => string } {
   return { logger: pino({ level: 'debug' }, stream), text: () => chunks.join('') };
 }
 
-export function assertNoSecrets(logs: string, secrets: Iterable<string>): void {
-  for (const secret of secrets) {
-    if (secret.length > 0 && logs.includes(secret)) throw new Error(`a secret (${secret.length} chars) appeared in the logs`);
+/**
+ * No secret of any kind in the captured log, which must not be empty (testbed's
+ * shared scan: also fails on JWT- and Vault-token-shaped strings).
+ */
+export function assertNoSecrets(logs: string, secrets: Record<string, Iterable<string>>): void {
+  const set = new SecretSet();
+  for (const [kind, values] of Object.entries(secrets)) for (const value of values) set.add(kind, value);
+  assertNoSecretsInLogs([{ name: 'captured log', text: logs }], set);
+}
+
+/** A VaultClient that remembers every token given to a client made from it: the source's login tokens. */
+export class TokenRecordingVault extends VaultClient {
+  readonly tokens: string[] = [];
+  override withToken(token: string): VaultClient {
+    this.tokens.push(token);
+    return super.withToken(token);
   }
 }
 
@@ -201,4 +216,21 @@ export class Relay {
     for (const s of this.#sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** rotor_db_credentials_rotations_total by reason. */
+export async function rotationsByReason(registry: Registry): Promise<Record<string, number>> {
+  const metric = await registry.getSingleMetric('rotor_db_credentials_rotations_total')?.get();
+  const byReason: Record<string, number> = {};
+  for (const v of metric?.values ?? []) if (v.value > 0) byReason[String(v.labels.reason)] = (byReason[String(v.labels.reason)] ?? 0) + v.value;
+  return byReason;
+}
+
+/**
+ * The pool's one-shot retry on refused credentials is a recovery path: normal
+ * rotation must never need it (no auth-failure rotation, no "refused" warning).
+ */
+export async function assertRecoveryUnused(registry: Registry, logs: string): Promise<void> {
+  assert.equal((await rotationsByReason(registry))['auth-failure'] ?? 0, 0, 'no rotation was forced by refused credentials');
+  assert.doesNotMatch(logs, /database refused the credentials/, 'the pool never saw refused credentials');
 }

@@ -12,7 +12,7 @@ import { AgentFileSource } from '../src/agent-file-source.ts';
 import { CredentialMetrics } from '../src/metrics.ts';
 import { RotatingPool } from '../src/rotating-pool.ts';
 import { isDbCredentialsError } from '../src/errors.ts';
-import { assertNoSecrets, captureLogs, until, withAdmin } from './fixtures.ts';
+import { assertNoSecrets, assertRecoveryUnused, captureLogs, rotationsByReason, until, withAdmin } from './fixtures.ts';
 
 describe('RotatingPool (real PostgreSQL)', { timeout: 120_000 }, () => {
   let db: PostgresServer;
@@ -99,10 +99,13 @@ describe('RotatingPool (real PostgreSQL)', { timeout: 120_000 }, () => {
     await assert.rejects(pool.query(`DELETE FROM users`), (err: { code?: string }) => err.code === '42501');
     assert.equal(pool.username, u2.username);
 
+    assert.deepEqual(await rotationsByReason(registry), { 'file-changed': 1 }, 'one rotation, by the file');
+    await assertRecoveryUnused(registry, logs.text());
+
     await pool.stop();
     await source.stop();
     await assert.rejects(pool.transaction(() => Promise.resolve()), (err) => isDbCredentialsError(err, 'DBCREDS_STOPPED'));
     assert.deepEqual(await backends(), {});
-    assertNoSecrets(logs.text(), [...users.map((u) => u.password), 'wrong-password-xyz']);
+    assertNoSecrets(logs.text(), { 'db password': [...users.map((u) => u.password), 'wrong-password-xyz'] });
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { VaultClient } from '@rotor/vault-client';
+import type { VaultClient } from '@rotor/vault-client';
 import {
   createKubernetesAuthObjects,
   serviceAccountToken,
@@ -25,7 +25,7 @@ import { RotatingPool } from '../src/rotating-pool.ts';
 import { VaultLeaseSource } from '../src/vault-lease-source.ts';
 import type { DbCredentials } from '../src/credentials.ts';
 import type { RotationReason } from '../src/source.ts';
-import { assertNoSecrets, captureLogs, liveLeases, setUpSeed, until, writeAppPolicy } from './fixtures.ts';
+import { TokenRecordingVault, assertNoSecrets, assertRecoveryUnused, captureLogs, liveLeases, setUpSeed, until, writeAppPolicy } from './fixtures.ts';
 
 describe('VaultLeaseSource with Kubernetes auth (real kube-apiserver, OpenBao, PostgreSQL)', { timeout: 240_000 }, () => {
   let kube: KubeApiserver;
@@ -61,7 +61,8 @@ describe('VaultLeaseSource with Kubernetes auth (real kube-apiserver, OpenBao, P
     const logs = captureLogs();
     const registry = new Registry();
     const metrics = new CredentialMetrics(registry);
-    const source = new VaultLeaseSource({ vault: new VaultClient({ address: bao.address }), login: { method: 'kubernetes', role: 'app-creds-reader-role', jwtPath }, role: 'db-reader-role', metrics, logger: logs.logger });
+    const vault = new TokenRecordingVault({ address: bao.address });
+    const source = new VaultLeaseSource({ vault, login: { method: 'kubernetes', role: 'app-creds-reader-role', jwtPath }, role: 'db-reader-role', metrics, logger: logs.logger });
     const issued: [DbCredentials, RotationReason | 'start'][] = [[await source.start(), 'start']];
     source.subscribe((c, reason) => issued.push([c, reason]));
     const pool = new RotatingPool({ source, pg: { host: db.host, port: db.port, database: 'postgres', max: 2 }, metrics, logger: logs.logger });
@@ -83,11 +84,13 @@ describe('VaultLeaseSource with Kubernetes auth (real kube-apiserver, OpenBao, P
       const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
       assert.equal(rows[0]?.n, 2);
       assert.match(logs.text(), /"msg":"logged in to Vault again"/);
+      await assertRecoveryUnused(registry, logs.text());
     } finally {
       await pool.stop();
       await source.stop();
     }
     assert.deepEqual(await liveLeases(root, 'db-reader-role'), []);
-    assertNoSecrets(logs.text(), [...issued.map(([c]) => c.password), firstJwt, secondJwt ?? '']);
+    assert.ok(vault.tokens.length >= 2, 'the login tokens (first and re-login) are part of the scan');
+    assertNoSecrets(logs.text(), { 'db password': issued.map(([c]) => c.password), 'service-account JWT': [firstJwt, secondJwt ?? ''], 'vault token (kubernetes login)': vault.tokens });
   });
 });
