@@ -4,6 +4,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runClusterDemo, type ClusterFigures } from './cluster.ts';
 import type { DemoContext, Figures } from './context.ts';
 import { runDemo } from './demo.ts';
 import { Narrator, seconds } from './narrator.ts';
@@ -51,12 +52,18 @@ process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
 narrator.title('Rotor demo: dynamic database credentials from OpenBao, rotated under load with zero failed requests');
-narrator.info(`real components on this machine (no Docker, no kubelet); work dir ${dir} (0700)${options.keep ? '; --keep: stays up until Ctrl-C' : ''}`);
+narrator.info(
+  options.cluster
+    ? `the seed's kubectl walkthrough on a real single-node Kubernetes cluster on this machine; work dir ${dir} (0700)`
+    : `real components on this machine (no Docker, no kubelet); work dir ${dir} (0700)${options.keep ? '; --keep: stays up until Ctrl-C' : ''}`,
+);
 
 let figures: Figures | undefined;
+let clusterFigures: ClusterFigures | undefined;
 let error: unknown;
 try {
-  figures = await runDemo(ctx);
+  if (options.cluster) clusterFigures = await runClusterDemo(ctx);
+  else figures = await runDemo(ctx);
 } catch (err) {
   error = err;
 }
@@ -90,12 +97,28 @@ async function tearDownAndExit(forcedCode: number | undefined): Promise<never> {
   rmSync(dir, { recursive: true, force: true });
   narrator.check(!existsSync(dir), `work dir removed`, `(${dir})`);
   if (figures) summary(figures);
+  if (clusterFigures) clusterSummary(clusterFigures);
   const failed = narrator.failedChecks;
   const passed = narrator.checks.length - failed;
   const ok = failed === 0 && error === undefined && forcedCode === undefined;
   narrator.line();
   narrator.verdict(ok, ok ? `All ${passed} checks passed.` : `${failed} of ${narrator.checks.length} checks failed${forcedCode === 130 ? ' (interrupted)' : ''}.`);
   process.exit(forcedCode ?? (ok ? 0 : 1));
+}
+
+function clusterSummary(f: ClusterFigures): void {
+  narrator.line();
+  narrator.title('Summary');
+  const r = f.rotation;
+  const rows: [string, string][] = [
+    ['node start (control plane, kubelet, CoreDNS)', seconds(f.nodeStartMs)],
+    ['vault pods initialized, joined, unsealed', seconds(f.vaultReadyMs)],
+    ['init-container rotation: requests / failed', `${r.requests} / ${r.failed} in ${r.seconds.toFixed(0)} s`],
+    ['pods replaced before their credentials expired', String(r.replaced)],
+    ['cluster peak memory (PSS)', `${f.peakMemoryMiB} MiB`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) narrator.line(`  ${k.padEnd(width)}  ${v}`);
 }
 
 function summary(f: Figures): void {

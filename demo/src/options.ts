@@ -9,6 +9,8 @@ export interface DemoOptions {
   concurrency: number;
   /** Leave everything running until Ctrl-C. */
   keep: boolean;
+  /** Run the seed's kubectl walkthrough on the testbed's Kubernetes node instead. */
+  cluster: boolean;
   /** Use approle for the agent even if the Kubernetes testbed is available. */
   forceAppRole: boolean;
   /** TTL (and max TTL) of db-reader-role, seconds: short, so rotation is visible. */
@@ -19,6 +21,7 @@ export interface DemoOptions {
 }
 
 export const USAGE = `Usage: npm run demo -- [--quick] [--keep] [--approle] [--no-vault-mode]
+       npm run demo -- --cluster
 
 Runs Rotor's whole flow on this machine with real components (PostgreSQL,
 a 3-node OpenBao raft cluster, the Rotor unsealer, rotor configure, a
@@ -29,6 +32,9 @@ the database credentials rotate, checks every step, and tears everything down.
   --keep           leave everything running after the checks, until Ctrl-C
   --approle        agent logs in with approle even if the kube testbed is built
   --no-vault-mode  skip the direct-lease (users-api vault mode) phase
+  --cluster        the seed's kubectl walkthrough on a real single-node Kubernetes
+                   cluster built by the testbed (docs/operations.md's steps, the
+                   unsealer, the injector webhook, init-container rotation under load)
 
 Environment:
   ROTOR_DEMO_DURATION_S   length of the main load phase in seconds (default 60, --quick 35)
@@ -37,7 +43,7 @@ Environment:
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): DemoOptions {
   const flags = new Set(argv);
-  const known = new Set(['--quick', '--keep', '--approle', '--no-vault-mode', '--help', '-h']);
+  const known = new Set(['--quick', '--keep', '--approle', '--no-vault-mode', '--cluster', '--help', '-h']);
   const unknown = argv.filter((a) => !known.has(a));
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}\n\n${USAGE}`);
   const quick = flags.has('--quick');
@@ -53,6 +59,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): D
     vaultModeSeconds: flags.has('--no-vault-mode') ? 0 : quick ? 15 : 35,
     concurrency: 4,
     keep: flags.has('--keep'),
+    cluster: flags.has('--cluster'),
     forceAppRole: flags.has('--approle'),
     credentialTtlSeconds: 15,
     minRotations: 3,
