@@ -32,13 +32,24 @@ export function keyRejection(err: unknown): string | undefined {
   return err.errors.find((e) => /message authentication failed|decrypting challenge|invalid key/i.test(e));
 }
 
+/** A CA bundle applies to https nodes only (as in Vault's CLI). */
+export function tlsOptions(address: string, caCert: string | undefined): { caCert?: string } {
+  return caCert !== undefined && address.startsWith('https:') ? { caCert } : {};
+}
+
 export class NodeDriver {
   readonly #clients = new Map<string, VaultClient>();
+  readonly #caCert: string | undefined;
+
+  /** `caCert`: PEM bundle that signed the nodes' TLS certificates (VAULT_CACERT); default: system roots. */
+  constructor(options: { caCert?: string | undefined } = {}) {
+    this.#caCert = options.caCert;
+  }
 
   #client(address: string): VaultClient {
     let client = this.#clients.get(address);
     if (!client) {
-      client = new VaultClient({ address, ...clientOptions });
+      client = new VaultClient({ address, ...clientOptions, ...tlsOptions(address, this.#caCert) });
       this.#clients.set(address, client);
     }
     return client;
@@ -78,7 +89,7 @@ export class NodeDriver {
 
   async initialize(target: NodeTarget, shares: number, threshold: number): Promise<UnsealKeys> {
     try {
-      const client = new VaultClient({ address: target.address, ...clientOptions, timeoutMs: INIT_TIMEOUT_MS });
+      const client = new VaultClient({ address: target.address, ...clientOptions, ...tlsOptions(target.address, this.#caCert), timeoutMs: INIT_TIMEOUT_MS });
       const init = await client.sys.init({ secretShares: shares, secretThreshold: threshold });
       return new UnsealKeys({ keys: init.keysBase64, threshold, rootToken: init.rootToken });
     } catch (err) {
@@ -89,8 +100,9 @@ export class NodeDriver {
   async join(target: NodeTarget, leaderAddress: string): Promise<void> {
     let joined: boolean;
     try {
-      const client = new VaultClient({ address: target.address, ...clientOptions, timeoutMs: JOIN_TIMEOUT_MS });
-      joined = (await client.sys.raftJoin({ leaderApiAddr: leaderAddress })).joined;
+      const client = new VaultClient({ address: target.address, ...clientOptions, ...tlsOptions(target.address, this.#caCert), timeoutMs: JOIN_TIMEOUT_MS });
+      const leaderCa = tlsOptions(leaderAddress, this.#caCert).caCert;
+      joined = (await client.sys.raftJoin({ leaderApiAddr: leaderAddress, ...(leaderCa !== undefined ? { leaderCaCert: leaderCa } : {}) })).joined;
     } catch (err) {
       throw nodeError(target, `join ${leaderAddress}`, err);
     }

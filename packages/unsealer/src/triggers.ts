@@ -1,6 +1,7 @@
 // Triggers start a pass before the regular resync is due.
 import { VaultClient } from '@rotor/vault-client';
 import type { NodeTarget } from './discovery.ts';
+import { tlsOptions } from './nodes.ts';
 
 export interface Trigger {
   /** `fire` asks for a pass (the runner coalesces); `onError` reports trouble. */
@@ -14,6 +15,8 @@ export interface SealProbeOptions {
   intervalMs?: number;
   /** Bound of each probe request. Default 1 s. */
   timeoutMs?: number;
+  /** PEM bundle trusted for https nodes. */
+  caCert?: string | undefined;
 }
 
 /** A node's seal state as a probe sees it, or "down". */
@@ -36,6 +39,7 @@ export class SealProbeTrigger implements Trigger {
   readonly #timeoutMs: number;
   readonly #last = new Map<string, ProbeState>();
   readonly #clients = new Map<string, VaultClient>();
+  readonly #caCert: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #abort: AbortController | undefined;
   #round: Promise<void> | undefined;
@@ -44,6 +48,7 @@ export class SealProbeTrigger implements Trigger {
     this.#targets = targets;
     this.#intervalMs = options.intervalMs ?? 250;
     this.#timeoutMs = options.timeoutMs ?? 1_000;
+    this.#caCert = options.caCert;
   }
 
   start(fire: (why: string) => void): void {
@@ -81,7 +86,7 @@ export class SealProbeTrigger implements Trigger {
   async #probe(target: NodeTarget, signal: AbortSignal): Promise<ProbeState> {
     let client = this.#clients.get(target.address);
     if (!client) {
-      client = new VaultClient({ address: target.address, timeoutMs: this.#timeoutMs, retry: { attempts: 1 } });
+      client = new VaultClient({ address: target.address, timeoutMs: this.#timeoutMs, retry: { attempts: 1 }, ...tlsOptions(target.address, this.#caCert) });
       this.#clients.set(target.address, client);
     }
     try {

@@ -29,6 +29,8 @@ export interface UnsealerOptions {
   timing?: Partial<Timing>;
   /** Seal-status probe of known nodes (restart detection); false turns it off. */
   probe?: SealProbeOptions | false;
+  /** PEM bundle that signed the nodes' TLS certificates (https nodes only); default: system roots. */
+  caCert?: string;
   /** More triggers, e.g. a Kubernetes pod watch. */
   triggers?: Trigger[];
   logger?: Logger;
@@ -74,7 +76,7 @@ export class Unsealer {
   readonly #timing: Timing;
   readonly #log: Logger;
   readonly #metrics: UnsealerMetrics;
-  readonly #nodes = new NodeDriver();
+  readonly #nodes: NodeDriver;
   readonly #triggers: Trigger[];
   readonly #election: LeaderElection;
   readonly #now: () => number;
@@ -112,7 +114,8 @@ export class Unsealer {
     this.#election = options.election ?? new NoElection();
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
-    const probe = options.probe === false ? [] : [new SealProbeTrigger(() => this.#targets, options.probe)];
+    this.#nodes = new NodeDriver({ caCert: options.caCert });
+    const probe = options.probe === false ? [] : [new SealProbeTrigger(() => this.#targets, { ...options.probe, caCert: options.caCert })];
     this.#triggers = [...probe, ...(options.triggers ?? [])];
   }
 
