@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { podProcesses } from './teardown.ts';
+import { podProcesses } from './cgroups.ts';
 
 /**
  * The node's processes by component: every host process naming the run dir

@@ -39,6 +39,7 @@ import {
 } from './network.ts';
 import { captureBaseline, killNodeProcesses, RUN_DIR_PREFIX, staleRunDirs, teardownHost, type HostTools } from './teardown.ts';
 import { cgroupHierarchies, hostMounts } from './mounts.ts';
+import { createCgroupRoot } from './cgroups.ts';
 
 export interface StartKubeNodeOptions {
   /** Deadline for the whole start, node Ready and CoreDNS rolled out included. Default 6 min. */
@@ -296,7 +297,8 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
     };
     await importImages(['pause', 'coredns', ...(options.images ?? [])]);
 
-    // The kubelet.
+    // The kubelet, its pods below our own cgroup root.
+    createCgroupRoot();
     const kubeletDir = join(runDir, 'kubelet');
     mkdirSync(kubeletDir, { recursive: true });
     const kubeletConfigFile = join(runDir, 'kubelet-config.json');

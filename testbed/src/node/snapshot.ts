@@ -6,7 +6,8 @@ import { run } from './exec.ts';
 import { NODE_SYSCTLS, STATE_DIR, TRACKED_HOST_PATHS, pathEntries, readSysctl } from './host-state.ts';
 import { cgroupHierarchies, hostMounts } from './mounts.ts';
 import { CGROUP_ROOT } from './network.ts';
-import { RUN_DIR_PREFIX, defaultHostTools, podProcesses } from './teardown.ts';
+import { podProcesses } from './cgroups.ts';
+import { RUN_DIR_PREFIX, defaultHostTools } from './teardown.ts';
 import { tmpdir } from 'node:os';
 import { cacheDir } from '../binaries.ts';
 

@@ -2,7 +2,7 @@
 // namespaces, links, routes, iptables rules and chains, ipsets, cgroups, kernel
 // settings, stray files and the run's directory. Each step runs even when an
 // earlier one failed; the errors are reported together at the end.
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestbedError } from '../errors.ts';
@@ -21,8 +21,9 @@ import {
   type NodeState,
 } from './host-state.ts';
 import { iptablesCleanup, ipsetsToDestroy, parseIptablesSave, tablesToDelete } from './iptables.ts';
-import { cgroupHierarchies, hostMounts, mountsBelow } from './mounts.ts';
-import { BRIDGE, CGROUP_ROOT, CLUSTER_RANGE, CNI_NETWORK, SERVICE_CIDR } from './network.ts';
+import { podProcesses, removeCgroups } from './cgroups.ts';
+import { hostMounts, mountsBelow } from './mounts.ts';
+import { BRIDGE, CLUSTER_RANGE, CNI_NETWORK, SERVICE_CIDR } from './network.ts';
 
 export const RUN_DIR_PREFIX = 'rotor-node-';
 
@@ -79,35 +80,6 @@ export function processesMentioning(text: string): number[] {
       }
     })
     .map(Number);
-}
-
-/** Every process in a cgroup at or below `CGROUP_ROOT`: the pods' processes. */
-export function podProcesses(): number[] {
-  const pids = new Set<number>();
-  const walk = (dir: string): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      return;
-    }
-    try {
-      for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.add(Number(pid));
-    } catch {
-      // not a cgroup dir
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry);
-      try {
-        if (statSync(path).isDirectory()) walk(path);
-      } catch {
-        // removed while we looked
-      }
-    }
-  };
-  for (const hierarchy of cgroupHierarchies(hostMounts())) walk(join(hierarchy, CGROUP_ROOT));
-  pids.delete(process.pid);
-  return [...pids];
 }
 
 function killAll(pids: number[]): void {
@@ -197,20 +169,6 @@ async function removeIpsets(tools: HostTools, before: string[] | undefined): Pro
   const failed: string[] = [];
   for (const set of sets) if ((await run(tools.ipset, ['destroy', set])).code !== 0) failed.push(set);
   for (const set of failed) await runOk(tools.ipset, ['destroy', set]);
-}
-
-/** Removes the pods' cgroups below CGROUP_ROOT in every hierarchy, children first. */
-export function removeCgroups(): void {
-  const remove = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) remove(join(dir, entry.name));
-    }
-    rmdirSync(dir); // cgroupfs: rmdir, never rm -r (its files cannot be unlinked)
-  };
-  for (const hierarchy of cgroupHierarchies(hostMounts())) {
-    const root = join(hierarchy, CGROUP_ROOT);
-    if (existsSync(root)) remove(root);
-  }
 }
 
 function restoreSysctls(before: Record<string, string>): void {
