@@ -7,6 +7,7 @@ export function createProgram(): Command {
   return new Command('rotor')
     .description('Dynamic database credentials from Vault/OpenBao for Kubernetes microservices')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .addCommand(unsealCommand())
     .addCommand(configureCommand());
 }

@@ -129,6 +129,8 @@ function logger(level: string): Logger {
 }
 
 async function unseal(options: UnsealOptions): Promise<void> {
+  // Checked here, not by commander: a required option of `unseal` would also be required by its subcommands.
+  if ((options.keyStore as string | undefined) === undefined) throw new CliError(ExitCode.USAGE, "required option '--key-store <spec>' not specified");
   const kube = kubeClients();
   const log = logger(options.logLevel);
   const { discovery, triggers } = discoveryOf(options, kube);
@@ -211,6 +213,8 @@ function rootTokenCommand(): Command {
 
 export function unsealCommand(): Command {
   return new Command('unseal')
+    // `unseal root-token --key-store ...`: options after the subcommand's name are its own.
+    .enablePositionalOptions()
     .addCommand(rootTokenCommand())
     .description('initialize (once), raft-join and unseal a Vault/OpenBao cluster, and keep it unsealed')
     .option('--nodes <urls>', 'static discovery: comma-separated node API addresses', (text: string) =>
@@ -220,7 +224,7 @@ export function unsealCommand(): Command {
     .option('--k8s-selector <labels>', 'pod discovery: label selector of the Vault pods')
     .addOption(new Option('--k8s-scheme <scheme>', 'pod discovery: scheme of pod addresses').choices(['http', 'https']).default('http'))
     .option('--k8s-port <port>', 'pod discovery: API port of the pods', integer('--k8s-port', 1), 8200)
-    .requiredOption('--key-store <spec>', 'where the keys live: file:<path> or k8s-secret:<namespace>/<name>')
+    .option('--key-store <spec>', 'where the keys live: file:<path> or k8s-secret:<namespace>/<name> (required)')
     .option('--envelope-key-file <path>', 'encrypt stored keys with this 32-byte AES-256-GCM key (raw, base64 or hex)')
     .option('--shares <n>', 'key shares at init', integer('--shares', 1), 5)
     .option('--threshold <n>', 'shares needed to unseal', integer('--threshold', 1), 3)
