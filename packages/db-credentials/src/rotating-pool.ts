@@ -187,13 +187,13 @@ export class RotatingPool {
   /**
    * The generation to run on, unless its credentials expired: PostgreSQL's VALID UNTIL
    * stops only new logins, so open connections would go on serving past the lease.
-   * The source's current credentials carry the latest expiry (renewals extend it).
+   * The source knows the latest expiry (renewals extend a lease without new credentials).
    */
   #usable(): Generation {
     const gen = this.#live();
     if (!this.#refuseExpired) return gen;
     const current = this.#source.current();
-    const expiresAt = (sameLogin(current, gen.creds) ? current : gen.creds).expiresAt;
+    const expiresAt = this.#source.expiryOf?.(gen.creds) ?? (sameLogin(current, gen.creds) ? current : gen.creds).expiresAt;
     if (expiresAt !== undefined && expiresAt.getTime() <= this.#now()) {
       throw new DbCredentialsError('DBCREDS_EXPIRED', `the credentials of ${gen.creds.username} expired at ${expiresAt.toISOString()}; waiting for new ones`, {
         username: gen.creds.username,

@@ -36,6 +36,12 @@ export interface CredentialSource {
   refresh(stale: DbCredentials): Promise<DbCredentials>;
   /** `creds` are no longer used by anyone (their pool drained): revoke if owned. */
   release(creds: DbCredentials): Promise<void>;
+  /**
+   * When `creds` expire as last renewed (a renewal extends a lease without new
+   * credentials). Optional: without it, `creds.expiresAt` (or the current
+   * credentials' when they are the same login) is taken as is.
+   */
+  expiryOf?(creds: DbCredentials): Date | undefined;
 }
 
 /** The listener set shared by the sources; a throwing listener cannot break the source. */

@@ -75,8 +75,8 @@ export class VaultLeaseSource implements CredentialSource {
   #token: TokenGrant | undefined;
   #tokenRequestedSec = 0;
   #lease: LeaseState | undefined;
-  /** Replaced leases not yet revoked: released by the pool, or revoked on stop. */
-  readonly #superseded = new Set<string>();
+  /** Replaced leases not yet revoked (released by the pool, or revoked on stop), with their last known expiry. */
+  readonly #superseded = new Map<string, Date | undefined>();
   #leaseTimer: LongTimer | undefined;
   #tokenTimer: LongTimer | undefined;
   #leaseFailures = 0;
@@ -149,11 +149,20 @@ export class VaultLeaseSource implements CredentialSource {
     return this.#reissue('auth-failure');
   }
 
+  /** The expiry of `creds` as last renewed: the current lease's, or a replaced one's still draining. */
+  expiryOf(creds: DbCredentials): Date | undefined {
+    const current = this.#lease?.creds;
+    if (current !== undefined && sameLogin(current, creds)) return current.expiresAt;
+    return creds.leaseId !== undefined && this.#superseded.has(creds.leaseId) ? this.#superseded.get(creds.leaseId) : creds.expiresAt;
+  }
+
   /** Revokes a replaced lease once its pool drained; the current lease is kept. */
   async release(creds: DbCredentials): Promise<void> {
     const leaseId = creds.leaseId;
-    if (leaseId === undefined || !this.#superseded.delete(leaseId)) return;
-    if (!(await this.#revokeLease(leaseId))) this.#superseded.add(leaseId);
+    if (leaseId === undefined || !this.#superseded.has(leaseId)) return;
+    const expiresAt = this.#superseded.get(leaseId);
+    this.#superseded.delete(leaseId);
+    if (!(await this.#revokeLease(leaseId))) this.#superseded.set(leaseId, expiresAt);
   }
 
   async stop(): Promise<void> {
@@ -161,7 +170,7 @@ export class VaultLeaseSource implements CredentialSource {
     this.#clearTimers();
     await Promise.all([...this.#tasks, this.#reissuing, this.#relogging]);
     this.#clearTimers();
-    const leases = [...this.#superseded, ...(this.#lease ? [this.#lease.creds.leaseId] : [])];
+    const leases = [...this.#superseded.keys(), ...(this.#lease ? [this.#lease.creds.leaseId] : [])];
     this.#superseded.clear();
     await Promise.all(leases.map((id) => this.#revokeLease(id)));
     await this.#revokeOwnToken();
@@ -214,7 +223,7 @@ export class VaultLeaseSource implements CredentialSource {
     const old = this.#leaseState();
     try {
       const creds = await this.#issue();
-      this.#superseded.add(old.creds.leaseId);
+      this.#superseded.set(old.creds.leaseId, old.creds.expiresAt);
       this.#leaseFailures = 0;
       this.#lastReissueMs = this.#now();
       this.#log.info({ reason, from: describeCredentials(old.creds), to: describeCredentials(creds) }, 'issued new credentials');

@@ -6,9 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort, waitFor } from '@rotor/testbed';
+import type { Registry } from 'prom-client';
+import { SecretSet, VaultTap, assertNoSecretsInLogs, freePort, waitFor } from '@rotor/testbed';
 import { READER_ROLE, startStack, type Stack } from './stack.ts';
 import { http, runService, testConfig } from './harness.ts';
 
@@ -40,12 +44,27 @@ async function status(url: string): Promise<number | string> {
   }
 }
 
+/** rotor_db_credentials_rotations_total by reason: a rotation is counted for why it happened. */
+async function rotationsByReason(registry: Registry): Promise<Record<string, number>> {
+  const metric = await registry.getSingleMetric('rotor_db_credentials_rotations_total')?.get();
+  const byReason: Record<string, number> = {};
+  for (const v of metric?.values ?? []) if (v.value > 0) byReason[String(v.labels.reason)] = v.value;
+  return byReason;
+}
+
 describe('users-api lifecycle', { timeout: 240_000 }, () => {
   let stack: Stack;
+  /** Vault as users-api sees it: every DB password and token it is given goes into `secrets`. */
+  let tap: VaultTap;
+  const secrets = new SecretSet();
   before(async () => {
     stack = await startStack();
+    secrets.add('root token', stack.bao.rootToken);
+    tap = new VaultTap({ target: () => stack.bao.address, secrets });
+    await tap.start();
   });
   after(async () => {
+    await tap?.stop();
     await stack?.stop();
   });
 
@@ -54,7 +73,7 @@ describe('users-api lifecycle', { timeout: 240_000 }, () => {
     const base = `http://127.0.0.1:${port}`;
     const child = startMain({
       CREDENTIALS_MODE: 'vault',
-      VAULT_ADDR: stack.bao.address,
+      VAULT_ADDR: tap.address,
       VAULT_AUTH_METHOD: 'token',
       VAULT_TOKEN: stack.bao.rootToken,
       VAULT_DB_ROLE: READER_ROLE,
@@ -104,7 +123,8 @@ describe('users-api lifecycle', { timeout: 240_000 }, () => {
       assert.equal(await stack.vault.sys.lookupLease(leaseId), undefined, 'lease revoked on stop');
       const roles = await stack.admin('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
       assert.equal(roles.length, 0, 'database role dropped by the revocation');
-      assert.ok(!child.output().includes(stack.bao.rootToken), 'token in logs');
+      assert.ok((secrets.kinds()['db password'] ?? 0) >= 1, 'the vault-mode DB password is part of the scan');
+      assertNoSecretsInLogs([{ name: 'users-api (vault mode) output', text: child.output() }], secrets);
     } finally {
       await locker.end().catch(() => undefined);
       if (child.proc.exitCode === null) {
@@ -117,12 +137,10 @@ describe('users-api lifecycle', { timeout: 240_000 }, () => {
   it('credential rotation during HTTP load: only 200s, old leases revoked', async () => {
     await stack.writeRole('short-reader', 'reader', { default: 4, max: 8 });
     const running = await runService(
-      testConfig(stack.db, { CREDENTIALS_MODE: 'vault', VAULT_ADDR: stack.bao.address, VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: stack.bao.rootToken, VAULT_DB_ROLE: 'short-reader' }),
+      testConfig(stack.db, { CREDENTIALS_MODE: 'vault', VAULT_ADDR: tap.address, VAULT_AUTH_METHOD: 'token', VAULT_TOKEN: stack.bao.rootToken, VAULT_DB_ROLE: 'short-reader' }),
     );
-    const rotations = async (): Promise<number> => {
-      const metric = await running.service.registry.getSingleMetric('rotor_db_credentials_rotations_total')?.get();
-      return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
-    };
+    // Only rotations the source drove count: a swap forced by refused credentials is a recovery, not rotation.
+    const rotations = async (): Promise<number> => (await rotationsByReason(running.service.registry))['renewal-truncated'] ?? 0;
     const users = new Set<string>([running.service.pool.username]);
     const unexpected: string[] = [];
     let done = false;
@@ -151,10 +169,41 @@ describe('users-api lifecycle', { timeout: 240_000 }, () => {
         const rows = await stack.admin<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-token-short-re%'`);
         return rows.every((r) => r.rolname === current || !users.has(r.rolname)) && rows.filter((r) => users.has(r.rolname)).length <= 2 ? true : undefined;
       }, { timeoutMs: 30_000 });
-      assert.ok(!running.logs().includes(stack.bao.rootToken));
+      const reasons = await rotationsByReason(running.service.registry);
+      assert.deepEqual(Object.keys(reasons), ['renewal-truncated'], `rotations by reason: ${JSON.stringify(reasons)}`);
+      assert.doesNotMatch(running.logs(), /database refused the credentials/, 'the refused-credentials recovery stayed unused');
+      assert.ok((secrets.kinds()['db password'] ?? 0) >= 3, 'every issued password is part of the scan');
+      assertNoSecretsInLogs([{ name: 'users-api (vault mode) log', text: running.logs() }], secrets);
     } finally {
       done = true;
       await running.stop();
+    }
+  });
+
+  it('init-container credentials of a 768 h lease (Vault\'s default TTL) do not end the service at once', async () => {
+    // Node fires a setTimeout beyond 24.8 days after 1 ms: the exit before expiry must wait the real time.
+    const lease = await stack.vault.database.creds(READER_ROLE);
+    secrets.add('db password', lease.data.password);
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-768h-'));
+    const file = join(dir, 'db-creds.json');
+    const leaseSeconds = 768 * 3600;
+    writeFileSync(file, JSON.stringify({ username: lease.data.username, password: lease.data.password, lease_id: lease.leaseId, lease_duration: leaseSeconds, renewable: true, issued_at: Math.floor(Date.now() / 1000) }), { mode: 0o600 });
+    const running = await runService(testConfig(stack.db, { CREDENTIALS_MODE: 'file', CREDENTIALS_FILE: file, CREDENTIALS_REFRESH: 'none' }));
+    try {
+      const planned = /"leaveAt":"([^"]+)".*will leave before they expire/.exec(running.logs());
+      assert.ok(planned, 'the exit before expiry is scheduled');
+      const leaveInDays = (Date.parse(planned[1] ?? '') - Date.now()) / 86_400_000;
+      assert.ok(leaveInDays > 31, `leaves in ${leaveInDays.toFixed(1)} days, beyond one timer's 24.8`);
+      // Several round trips: far longer than the 1 ms an overflowed timer waits.
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await http(running.url, 'GET', '/users/1')).status, 200);
+        assert.equal((await http(running.url, 'GET', '/readyz')).status, 200);
+      }
+      assert.equal(running.service.readiness.leaving, false);
+      assert.doesNotMatch(running.logs(), /credentials expiring|not ready; shutting down/);
+    } finally {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
