@@ -127,7 +127,7 @@ async function appRoleLogin(ctx: DemoContext, admin: VaultClient, secrets: DemoC
   const roleId = (await admin.request<{ data: { role_id: string } }>('GET', `auth/approle/role/${role}/role-id`))?.data.role_id;
   const secretId = (await admin.request<{ data: { secret_id: string } }>('POST', `auth/approle/role/${role}/secret-id`, { body: {} }))?.data.secret_id;
   if (!roleId || !secretId) throw new Error(`approle ${role}: no role id or secret id returned`);
-  secrets.add(secretId);
+  secrets.add('approle secret id', secretId);
   const roleIdFile = join(ctx.dir, 'role-id');
   const secretIdFile = join(ctx.dir, 'secret-id');
   writeFileSync(roleIdFile, roleId, { mode: 0o600 });

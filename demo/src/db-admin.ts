@@ -21,11 +21,11 @@ export async function dbAdmin(ctx: DemoContext): Promise<Database> {
   const started = performance.now();
   const server = await startPostgres();
   teardown.add('PostgreSQL', () => server.stop());
-  secrets.add(server.superuserPassword);
+  secrets.add('postgres superuser password', server.superuserPassword);
   narrator.info(`PostgreSQL listening on ${server.host}:${server.port} (scram-sha-256, superuser "${server.superuser}") in ${seconds(performance.now() - started)}`);
 
   const observerPassword = randomBytes(18).toString('base64url');
-  secrets.add(observerPassword);
+  secrets.add('observer password', observerPassword);
   const admin = new pg.Client({ connectionString: server.url(), connectionTimeoutMillis: 5_000 });
   await admin.connect();
   try {

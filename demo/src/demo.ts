@@ -1,18 +1,37 @@
 // The seed's flow, persona by persona, with real components; then the point of
 // Rotor: credentials rotating under HTTP load with zero failed requests.
 import { once } from 'node:events';
-import { waitFor } from '@rotor/testbed';
+import { VaultTap, waitFor } from '@rotor/testbed';
 import type { DemoContext, Figures, LoadFigures } from './context.ts';
 import { configureVault, type AgentAuth } from './configure.ts';
 import { dbAdmin, type Database } from './db-admin.ts';
 import { kubeAvailable, kubernetesAuth, startKube, type KubeAuth } from './kubernetes.ts';
-import { driveLoad, scrapeCounter, type LoadResult } from './load.ts';
+import { driveLoad, scrapeCounter, scrapeRotations, type LoadResult } from './load.ts';
 import { seconds } from './narrator.ts';
 import { renderedUsername, seedChecks, startAgent, startUsersApi, type Agent, type UsersApi } from './service-owner.ts';
 import { readText } from './secrets.ts';
 import { vaultAdminCluster, type Vault } from './vault-admin.ts';
 
 const ROTATIONS = 'rotor_db_credentials_rotations_total';
+/** The rotations each mode is about; a swap forced by refused credentials (auth-failure) is a recovery, never counted as one. */
+const AGENT_ROTATION = { reason: 'file-changed' };
+const LEASE_ROTATION = { reason: 'renewal-truncated' };
+
+/**
+ * The pool's one-shot retry on refused credentials must stay unused in normal
+ * rotation: no auth-failure rotation, no "refused" warning in users-api's log.
+ */
+async function checkRecoveryUnused(ctx: DemoContext, api: UsersApi, before: Record<string, number>): Promise<void> {
+  const after = (await scrapeRotations(api.url)) ?? {};
+  const delta: Record<string, number> = {};
+  for (const [reason, n] of Object.entries(after)) if (n > (before[reason] ?? 0)) delta[reason] = n - (before[reason] ?? 0);
+  const refused = readText(api.logFile).includes('database refused the credentials');
+  ctx.narrator.check(
+    (delta['auth-failure'] ?? 0) === 0 && !refused,
+    'the refused-credentials recovery stayed unused:',
+    `rotations by reason ${Object.entries(delta).map(([k, v]) => `${k}×${v}`).join(', ') || 'none'}; auth-failure 0, no "refused" warning`,
+  );
+}
 
 export async function runDemo(ctx: DemoContext): Promise<Figures> {
   const { narrator, options, signal } = ctx;
@@ -70,9 +89,10 @@ async function rotationUnderLoad(ctx: DemoContext, db: Database, api: UsersApi, 
   const { narrator, options, signal } = ctx;
   narrator.step(6, 'Rotor', `HTTP load while the agent rotates the credentials (TTL ${options.credentialTtlSeconds}s)`);
   narrator.info(`${options.concurrency} concurrent GET loops on ${api.url}/users and /users/:id for ${options.loadSeconds} s (longer only until ${options.minRotations} rotations)`);
-  const baseline = (await scrapeCounter(api.url, ROTATIONS)) ?? 0;
+  const baseline = (await scrapeCounter(api.url, ROTATIONS, AGENT_ROTATION)) ?? 0;
+  const reasonsBefore = (await scrapeRotations(api.url)) ?? {};
   const firstUser = agent.usernames.length - 1;
-  const sampler = new Sampler(ctx, db, api.url, baseline);
+  const sampler = new Sampler(ctx, db, api.url, baseline, AGENT_ROTATION);
   let result: LoadResult;
   try {
     result = await driveLoad({
@@ -91,7 +111,7 @@ async function rotationUnderLoad(ctx: DemoContext, db: Database, api: UsersApi, 
   } finally {
     await sampler.stop();
   }
-  const rotations = ((await scrapeCounter(api.url, ROTATIONS)) ?? baseline) - baseline;
+  const rotations = ((await scrapeCounter(api.url, ROTATIONS, AGENT_ROTATION)) ?? baseline) - baseline;
   const usernames = agent.usernames.slice(firstUser);
   const figures: LoadFigures = {
     seconds: result.elapsedMs / 1000,
@@ -111,6 +131,7 @@ async function rotationUnderLoad(ctx: DemoContext, db: Database, api: UsersApi, 
     `users-api's sessions moved across ${sampler.sessionUsers.size} database users`,
     '(pg_stat_activity, sampled every second)',
   );
+  await checkRecoveryUnused(ctx, api, reasonsBefore);
   return figures;
 }
 
@@ -144,10 +165,16 @@ async function directLease(ctx: DemoContext, db: Database, address: string, auth
     auth.method === 'kubernetes'
       ? { VAULT_AUTH_METHOD: 'kubernetes', VAULT_AUTH_ROLE: auth.role, VAULT_K8S_TOKEN_PATH: auth.tokenFile }
       : { VAULT_AUTH_METHOD: 'approle', VAULT_ROLE_ID: auth.roleId, VAULT_SECRET_ID: auth.secretId };
-  const api = await startUsersApi(ctx, 'users-api-vault', { CREDENTIALS_MODE: 'vault', VAULT_ADDR: address, VAULT_DB_ROLE: 'db-reader-role', ...env }, db.server.port);
+  // users-api reaches Vault through a tap that forwards unchanged and remembers the login tokens and
+  // passwords Vault hands it, so the final scan looks for them too (users-api never shows them).
+  const tap = new VaultTap({ target: () => address, secrets: ctx.secrets });
+  await tap.start();
+  ctx.teardown.add('Vault tap of users-api', () => tap.stop());
+  const api = await startUsersApi(ctx, 'users-api-vault', { CREDENTIALS_MODE: 'vault', VAULT_ADDR: tap.address, VAULT_DB_ROLE: 'db-reader-role', ...env }, db.server.port);
   narrator.info(`users-api (CREDENTIALS_MODE=vault, ${auth.method} login) ready at ${api.url}`);
-  const baseline = (await scrapeCounter(api.url, ROTATIONS)) ?? 0;
-  const sampler = new Sampler(ctx, db, api.url, baseline);
+  const baseline = (await scrapeCounter(api.url, ROTATIONS, LEASE_ROTATION)) ?? 0;
+  const reasonsBefore = (await scrapeRotations(api.url)) ?? {};
+  const sampler = new Sampler(ctx, db, api.url, baseline, LEASE_ROTATION);
   let result: LoadResult;
   try {
     result = await driveLoad({
@@ -161,7 +188,7 @@ async function directLease(ctx: DemoContext, db: Database, address: string, auth
   } finally {
     await sampler.stop();
   }
-  const reissues = ((await scrapeCounter(api.url, ROTATIONS)) ?? baseline) - baseline;
+  const reissues = ((await scrapeCounter(api.url, ROTATIONS, LEASE_ROTATION)) ?? baseline) - baseline;
   const log = readText(api.logFile);
   const renewals = log.split('\n').filter((l) => l.includes('lease renewal truncated')).length;
   const issued = log
@@ -171,6 +198,7 @@ async function directLease(ctx: DemoContext, db: Database, address: string, auth
     .filter((u): u is string => u !== undefined);
   narrator.check(result.failed === 0, `${result.requests} requests in ${seconds(result.elapsedMs)}, ${result.failed} failed`);
   narrator.check(reissues >= 1, `${renewals} lease renewals came back truncated at max_ttl → ${reissues} re-issues`, '(renew at ~2/3 of the lease, new credentials before it ends)');
+  await checkRecoveryUnused(ctx, api, reasonsBefore);
   const current = (await db.observe<{ usename: string }>(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'users-api' AND usename IS NOT NULL`)).map((r) => r.usename);
   const users = [...new Set([...issued, ...current])];
   await api.stop();
@@ -217,9 +245,9 @@ class Sampler {
   readonly #timer: NodeJS.Timeout;
   #inFlight: Promise<void> = Promise.resolve();
 
-  constructor(ctx: DemoContext, db: Database, url: string, baseline: number) {
+  constructor(ctx: DemoContext, db: Database, url: string, baseline: number, labels: Record<string, string>) {
     const sample = async (): Promise<void> => {
-      const total = await scrapeCounter(url, ROTATIONS);
+      const total = await scrapeCounter(url, ROTATIONS, labels);
       if (total !== undefined) this.rotations = total - baseline;
       const rows = await db
         .observe<{ usename: string }>(`SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'users-api' AND usename IS NOT NULL`)

@@ -46,12 +46,12 @@ export async function kubernetesAuth(ctx: DemoContext, starting: Promise<KubeApi
   const kube = await starting;
   narrator.info(`kube-apiserver (real, on a real etcd) at ${kube.url}${performance.now() - waited > 500 ? `, ready after another ${seconds(performance.now() - waited)}` : ''}`);
   const { reviewerJwt } = await createKubernetesAuthObjects(kube, { signal });
-  secrets.add(reviewerJwt);
+  secrets.add('reviewer JWT', reviewerJwt);
   narrator.info('namespaces app, vault; service accounts app/app-auth, vault/vault; vault bound to system:auth-delegator');
   narrator.check(true, 'vault/vault may call TokenReview (the reviewer JWT comes from the TokenRequest API)');
 
   const appToken = await serviceAccountToken(kube, 'app', 'app-auth', { expirationSeconds: 3600 });
-  secrets.add(appToken);
+  secrets.add('app-auth JWT', appToken);
   const appTokenFile = join(dir, 'app-auth.token');
   writeFileSync(appTokenFile, appToken, { mode: 0o600 });
   narrator.check(true, 'app/app-auth token issued through TokenRequest, written like a projected volume', `(${appTokenFile})`);

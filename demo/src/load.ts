@@ -84,21 +84,46 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Sum of a Prometheus counter's samples in a /metrics text (all labels). */
-export function counterTotal(metricsText: string, name: string): number {
+export function counterTotal(metricsText: string, name: string, labels: Record<string, string> = {}): number {
   let total = 0;
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of metricsText.split('\n')) {
     if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    const labelText = line[name.length] === '{' ? line.slice(name.length + 1, line.indexOf('}')) : '';
+    if (!wanted.every((w) => labelText.split(',').includes(w))) continue;
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (Number.isFinite(value)) total += value;
   }
   return total;
 }
 
-/** A counter of users-api's /metrics, or undefined if the scrape failed. */
-export async function scrapeCounter(url: string, name: string): Promise<number | undefined> {
+/** A counter's samples by the value of one label (e.g. rotations by reason). */
+export function counterByLabel(metricsText: string, name: string, label: string): Record<string, number> {
+  const by: Record<string, number> = {};
+  const pattern = new RegExp(`^${name}\\{(?:[^}]*,)?${label}="([^"]*)"[^}]*\\} (\\S+)$`);
+  for (const line of metricsText.split('\n')) {
+    const m = pattern.exec(line);
+    const value = Number(m?.[2]);
+    if (m?.[1] !== undefined && Number.isFinite(value) && value > 0) by[m[1]] = (by[m[1]] ?? 0) + value;
+  }
+  return by;
+}
+
+/** A counter of users-api's /metrics (only samples with `labels`), or undefined if the scrape failed. */
+export async function scrapeCounter(url: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   try {
     const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
-    return counterTotal(await res.text(), name);
+    return counterTotal(await res.text(), name, labels);
+  } catch {
+    return undefined;
+  }
+}
+
+/** users-api's credential rotations by reason, or undefined if the scrape failed. */
+export async function scrapeRotations(url: string): Promise<Record<string, number> | undefined> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    return counterByLabel(await res.text(), 'rotor_db_credentials_rotations_total', 'reason');
   } catch {
     return undefined;
   }

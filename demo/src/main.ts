@@ -1,7 +1,7 @@
 // `npm run demo`: Rotor's whole flow on this machine, checked step by step,
 // torn down at the end (also on Ctrl-C or a failure). Exit code 0 only if
 // every check held. See docs/demo.md.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runClusterDemo, type ClusterFigures } from './cluster.ts';
@@ -9,7 +9,8 @@ import type { DemoContext, Figures } from './context.ts';
 import { runDemo } from './demo.ts';
 import { Narrator, seconds } from './narrator.ts';
 import { parseOptions, USAGE, type DemoOptions } from './options.ts';
-import { readText, Secrets } from './secrets.ts';
+import { archiveServerLogs, logFilesUnder, readLog, scanLogs, scanProblem } from '@rotor/testbed';
+import { Secrets } from './secrets.ts';
 import { Teardown } from './teardown.ts';
 
 let options: DemoOptions;
@@ -31,6 +32,11 @@ const abort = new AbortController();
 // mkdtemp creates the directory with mode 0700.
 const dir = mkdtempSync(join(tmpdir(), 'rotor-demo-'));
 const ctx: DemoContext = { narrator, teardown, secrets, options, dir, signal: abort.signal };
+// Every testbed server (OpenBao, PostgreSQL, etcd, kube-apiserver, agent, users-api) leaves a copy of
+// its log here when it stops, before its own temp dir goes: the final scan reads them all.
+const serverLogs = join(dir, 'server-logs');
+mkdirSync(serverLogs, { mode: 0o700 });
+archiveServerLogs(serverLogs);
 
 let interrupted = false;
 let finishing: Promise<never> | undefined;
@@ -87,11 +93,14 @@ async function tearDownAndExit(forcedCode: number | undefined): Promise<never> {
   for (const f of failures) narrator.check(false, `could not stop ${f.what}:`, f.error instanceof Error ? f.error.message : String(f.error));
   narrator.check(failures.length === 0, `${teardown.count} components stopped (processes, servers, timers), newest first`, `in ${seconds(performance.now() - started)}`);
 
-  // Every byte printed and every log written, scanned for every secret the demo came to know.
-  const logs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readText(join(dir, f)));
-  const scanned = [narrator.printed(), ...logs].join('\n');
-  const leaks = secrets.countIn(scanned);
-  narrator.check(leaks === 0, `no secret in the output or the logs`, `(${secrets.size} secret values × ${Math.round(scanned.length / 1024)} KiB: unseal keys, root token, JWTs, passwords)`);
+  // Every byte printed and every log written (the demo's and every testbed server's), scanned for every
+  // secret the demo came to know and for token shapes; an empty log fails the scan.
+  archiveServerLogs(undefined);
+  const logs = [{ name: 'demo output', text: narrator.printed() }, ...logFilesUnder(dir).map((f) => readLog(f, f.slice(dir.length + 1)))];
+  const report = scanLogs(logs, secrets);
+  const problem = scanProblem(report);
+  const kinds = Object.entries(secrets.kinds()).map(([k, n]) => `${k}×${n}`).join(', ');
+  narrator.check(problem === undefined, problem ?? 'no secret in the output or the logs', `(${report.secrets} secret values: ${kinds}; ${report.logs} logs, ${Math.round(report.bytes / 1024)} KiB)`);
   secrets.exportForTest(process.env.ROTOR_DEMO_SECRETS_FILE);
 
   rmSync(dir, { recursive: true, force: true });

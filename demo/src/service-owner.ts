@@ -2,7 +2,7 @@
 // or sidecar runs) logs in and renders the shipped credential template to a
 // file; users-api runs in `file` mode on that file. No kubelet here: both run
 // as local processes, with the same configuration a pod would give them.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, openBaoBinary, ServerProcess, waitFor } from '@rotor/testbed';
 import { childEnv } from './commands.ts';
@@ -72,6 +72,9 @@ export async function startAgent(ctx: DemoContext, vaultAddress: string, auth: A
   const { narrator, teardown, dir, signal } = ctx;
   narrator.step(5, 'Service Owner', 'Vault Agent renders the credentials; users-api serves on them');
   const credentialsFile = join(dir, 'secrets', 'db-creds.json');
+  // The injector's agents keep their login token in a file sink too (/home/vault/.vault-token).
+  const tokenSink = join(dir, 'agent-home', '.vault-token');
+  mkdirSync(join(dir, 'agent-home'), { mode: 0o700 });
   const configFile = join(dir, 'agent.hcl');
   const template = join(REPO_ROOT, TEMPLATE);
   writeFileSync(
@@ -82,6 +85,12 @@ vault {
 }
 auto_auth {
 ${authStanza(auth)}
+  sink "file" {
+    config = {
+      path = ${hcl(tokenSink)}
+      mode = 0600
+    }
+  }
 }
 template_config {
   exit_on_retry_failure = true
@@ -112,13 +121,17 @@ template {
   }).catch((err: unknown) => {
     throw agent.failure('did not render the credentials file', err);
   });
-  ctx.secrets.add(first.password);
+  ctx.secrets.add('db password', first.password);
+  // The agent's Vault login token goes into the scan as well (it renews and may replace it).
+  const readToken = (): void => ctx.secrets.add(`vault token (agent ${auth.method} login)`, readText(tokenSink).trim() || undefined);
+  readToken();
   narrator.check(true, `agent logged in and rendered ${credentialsFile}`, `in ${seconds(performance.now() - started)}: user ${first.username}`);
   const usernames = [first.username];
   const poll = (): void => {
     const now = renderedUsername(credentialsFile);
     if (!now) return;
-    ctx.secrets.add(now.password);
+    ctx.secrets.add('db password', now.password);
+    readToken();
     if (usernames.at(-1) !== now.username) usernames.push(now.username);
   };
   const timer = setInterval(poll, 100);
@@ -197,7 +210,7 @@ export async function seedChecks(ctx: DemoContext, api: UsersApi, knownUsernames
   const startup = log.split('\n').find((l) => l.includes('database credentials obtained'));
   const shown = startup ? (JSON.parse(startup) as { username?: string }).username : undefined;
   narrator.check(
-    shown !== undefined && knownUsernames.includes(shown) && ctx.secrets.countIn(log) === 0,
+    shown !== undefined && knownUsernames.includes(shown) && ctx.secrets.foundIn(log).length === 0,
     'start-up log shows the username, never the password:',
     `"database credentials obtained" username=${shown ?? '?'}`,
   );

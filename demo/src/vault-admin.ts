@@ -150,8 +150,8 @@ export async function vaultAdminCluster(ctx: DemoContext, figures: Figures): Pro
 }
 
 function rememberKeys(ctx: DemoContext, keys: UnsealKeys): void {
-  for (const key of keys.keys) ctx.secrets.addUnsealKey(key);
-  ctx.secrets.add(keys.rootToken);
+  for (const key of keys.keys) ctx.secrets.addKey('unseal key', key);
+  ctx.secrets.add('root token', keys.rootToken);
 }
 
 /** The unsealer's JSON log goes to a file in the demo's temp dir (scanned for secrets at the end). */

@@ -60,6 +60,8 @@ describe('npm run demo --quick', { timeout: 420_000 }, () => {
     assert.match(run.stdout, /✓ GET \/users → 200: 1 sre sakib, 2 manager hanifa/);
     assert.match(run.stdout, /✓ POST \/users → 403/);
     assert.match(run.stdout, /✓ node-\d unsealed again by the unsealer in [\d.]+ s/);
+    // Agent file mode and vault mode: rotations counted by reason, the refused-credentials retry never used.
+    assert.equal((run.stdout.match(/✓ the refused-credentials recovery stayed unused: rotations by reason [^\n]*auth-failure 0/g) ?? []).length, 2);
   });
 
   it('tore everything down', () => {
@@ -69,8 +71,13 @@ describe('npm run demo --quick', { timeout: 420_000 }, () => {
     assert.match(run.stdout, /✓ \d+ components stopped/);
   });
 
-  it('never printed a secret', () => {
+  it('never printed a secret, and scanned every server log for login tokens too', () => {
     assert.ok(secrets.length >= 10, `the demo reported the secrets it handled (${secrets.length})`);
+    const scan = /✓ no secret in the output or the logs \((\d+) secret values: ([^;]*); (\d+) logs/.exec(run.stdout);
+    assert.ok(scan, 'the scan line is printed');
+    for (const kind of ['unseal key', 'root token', 'db password', 'vault token']) assert.match(scan[2] ?? '', new RegExp(kind), `the scan looks for ${kind}s`);
+    // The demo's own logs plus OpenBao ×3, PostgreSQL, the agent, users-api (and etcd and kube-apiserver with the kube testbed).
+    assert.ok(Number(scan[3]) >= 10, `${scan[3]} logs scanned`);
     const output = run.stdout + run.stderr;
     const leaked = secrets.filter((s) => output.includes(s)).length;
     assert.equal(leaked, 0, `${leaked} secret values appear in the output`);
