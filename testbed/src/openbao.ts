@@ -94,6 +94,10 @@ export interface OpenBaoNode {
   address: string;
   /** Raft/cluster address, e.g. https://127.0.0.2:41235 */
   clusterAddress: string;
+  /** The node's log (all its runs, appended), for scans. */
+  logFile: string;
+  /** The node's raft data directory (e.g. to wipe it). */
+  dataDir: string;
   running: boolean;
   /** Starts the node again with the same data, address and ports (e.g. after kill). */
   start(): Promise<void>;
@@ -195,6 +199,8 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
         host,
         address,
         clusterAddress,
+        logFile: join(home, 'openbao.log'),
+        dataDir: join(home, 'raft'),
         get running() {
           return server?.running ?? false;
         },

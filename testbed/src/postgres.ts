@@ -20,6 +20,8 @@ export interface PostgresServer {
   url(user?: string, password?: string): string;
   /** A Vault connection_url template: credentials stay `{{username}}`/`{{password}}`. */
   vaultConnectionUrl(): string;
+  /** The server's log, for scans. */
+  logFile: string;
   /**
    * Stops the server and starts it again on the same port with the same data: a fast
    * shutdown (SIGINT: transactions rolled back, clients disconnected), or with `immediate`
@@ -121,6 +123,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       superuserPassword,
       url,
       vaultConnectionUrl: () => `postgresql://{{username}}:{{password}}@${host}:${port}/postgres?sslmode=disable`,
+      logFile: join(dir, 'postgres.log'),
       async restart({ immediate = false } = {}) {
         running.kill(immediate ? 'SIGQUIT' : 'SIGINT');
         await running.stop();
