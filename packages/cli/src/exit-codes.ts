@@ -1,5 +1,5 @@
 /**
- * Exit codes of `rotor`, stable for scripts and CI (documented in docs/configure.md).
+ * Exit codes of `rotor`, stable for scripts and CI (documented in docs/cli.md).
  */
 export const ExitCode = {
   OK: 0,
@@ -13,6 +13,10 @@ export const ExitCode = {
   VAULT: 4,
   /** Apply failed part-way: some writes were made (listed), the rest were not. */
   APPLY_FAILED: 5,
+  /** A safety check refused the action: nothing was changed (rotate with consumers that cannot swap). */
+  REFUSED: 6,
+  /** The command ran and found something that needs attention (a sealed node, drift, orphans). */
+  ATTENTION: 7,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

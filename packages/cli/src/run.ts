@@ -20,13 +20,20 @@ export async function run(argv: readonly string[]): Promise<ExitCode> {
       return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`rotor: ${err.message}\n`);
+      process.stderr.write(`rotor: ${err.message}\n${tlsHint(err.message)}`);
       return err.exitCode;
     }
     const detail = process.env.ROTOR_DEBUG === '1' && err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`rotor: unexpected error: ${detail}\n`);
     return ExitCode.INTERNAL;
   }
+}
+
+/** Node's codes for a certificate it cannot verify: say what to do about it. */
+function tlsHint(message: string): string {
+  return /UNABLE_TO_VERIFY|SELF_SIGNED|CERT_UNTRUSTED|UNABLE_TO_GET_ISSUER|DEPTH_ZERO/.test(message)
+    ? "rotor: Vault's certificate is not trusted: pass --ca-cert <file> or set VAULT_CACERT to the CA that signed it\n"
+    : '';
 }
 
 /** Commander exits the process on its own errors; make every (sub)command throw so run() picks the code. */

@@ -13,6 +13,7 @@ import {
 } from '@rotor/configure';
 import type { Plan } from '@rotor/configure';
 import { isVaultError } from '@rotor/vault-client';
+import { useColor } from '../color.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { vaultClient, withVaultOptions } from '../vault-options.ts';
 import type { VaultOptions } from '../vault-options.ts';
@@ -22,11 +23,6 @@ interface PlanOptions extends VaultOptions {
   prune?: boolean;
   json?: boolean;
   showUnchanged?: boolean;
-}
-
-/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
-function useColor(): boolean {
-  return process.stdout.isTTY === true && !process.env.NO_COLOR;
 }
 
 /** Load (validate everything), read live state, plan: no write happens before this returns. */

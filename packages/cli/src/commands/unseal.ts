@@ -2,7 +2,7 @@
 // Exit codes are documented in docs/unsealer.md.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import {
   FileKeyStore,
@@ -16,17 +16,18 @@ import {
   Unsealer,
   UnsealerErrorCode,
   isUnsealerError,
-  loadKubeClients,
   parseEnvelopeKey,
-  type KubeClients,
   type KeyStore,
   type LeaderElection,
   type NodeDiscovery,
+  type PassReport,
   type PodDiscoveryOptions,
   type RootTokenPolicy,
   type Trigger,
 } from '@rotor/unsealer';
 import { CliError, ExitCode } from '../exit-codes.ts';
+import { integer, kubeClients, namespaced } from '../k8s-options.ts';
+import { caCertOf, withCaCertOption } from '../vault-options.ts';
 
 interface UnsealOptions {
   nodes?: string[];
@@ -47,25 +48,8 @@ interface UnsealOptions {
   once?: boolean;
   timeout: number;
   logLevel: string;
-}
-
-const integer = (name: string, min: number) => (text: string): number => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-  return value;
-};
-
-/** "ns/name" -> parts, or a usage error naming the flag. */
-function namespaced(flag: string, text: string): { namespace: string; name: string } {
-  const match = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(text);
-  if (!match?.[1] || !match[2]) throw new CliError(ExitCode.USAGE, `${flag} must look like namespace/name, got ${JSON.stringify(text)}`);
-  return { namespace: match[1], name: match[2] };
-}
-
-/** Kubernetes clients, made once and only when a k8s driver is asked for. */
-function kubeClients(): () => KubeClients {
-  let clients: KubeClients | undefined;
-  return () => (clients ??= loadKubeClients());
+  json?: boolean;
+  caCert?: string;
 }
 
 function readEnvelopeKey(path: string | undefined): Buffer | undefined {
@@ -120,20 +104,43 @@ function electionOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>
   return undefined;
 }
 
-/** JSON logs; the redaction is a second line of defence, the keys type already hides itself. */
-function logger(level: string): Logger {
-  return pino({
+/**
+ * JSON logs; the redaction is a second line of defence, the keys type already hides itself.
+ * With --json the logs go to stderr so that stdout holds only the result.
+ */
+function logger(level: string, toStderr: boolean): Logger {
+  const options = {
     level,
     redact: { paths: ['key', 'keys', 'token', 'rootToken', '*.key', '*.keys', '*.token', '*.rootToken'], censor: '[redacted]' },
-  });
+  };
+  return toStderr ? pino(options, pino.destination(2)) : pino(options);
+}
+
+/** The `--once --json` result: what the last pass saw of each node (no key, no token). */
+export interface UnsealResult {
+  ok: boolean;
+  leading: boolean;
+  nodes: Array<{ id: string; address: string; reachable: boolean; initialized: boolean; sealed: boolean; active: boolean }>;
+  error?: { exitCode: number; message: string };
+}
+
+function unsealResult(report: PassReport, error?: CliError): UnsealResult {
+  return {
+    ok: error === undefined,
+    leading: report.leading,
+    nodes: report.nodes.map((n) => ({ id: n.id, address: n.address, reachable: n.reachable, initialized: n.initialized, sealed: n.sealed, active: n.active })),
+    ...(error ? { error: { exitCode: error.exitCode, message: error.message } } : {}),
+  };
 }
 
 async function unseal(options: UnsealOptions): Promise<void> {
   // Checked here, not by commander: a required option of `unseal` would also be required by its subcommands.
   if ((options.keyStore as string | undefined) === undefined) throw new CliError(ExitCode.USAGE, "required option '--key-store <spec>' not specified");
+  if (options.json && !options.once) throw new CliError(ExitCode.USAGE, '--json needs --once (without it the unsealer keeps running and its logs are JSON already)');
   const kube = kubeClients();
-  const log = logger(options.logLevel);
+  const log = logger(options.logLevel, options.json === true);
   const { discovery, triggers } = discoveryOf(options, kube);
+  const caCert = caCertOf(options);
   const unsealer = new Unsealer({
     discovery,
     keyStore: keyStoreOf(options, kube),
@@ -144,16 +151,20 @@ async function unseal(options: UnsealOptions): Promise<void> {
     timing: { resyncMs: options.resync },
     triggers,
     logger: log,
+    ...(caCert !== undefined ? { caCert } : {}),
   });
 
   if (options.once) {
     const report = await unsealer.runUntilSettled(options.timeout);
     const sealed = report.nodes.filter((n) => !n.reachable || n.sealed).map((n) => n.id);
-    if (!report.leading) throw new CliError(ExitCode.APPLY_FAILED, 'another unsealer holds the lock; nothing done');
-    if (sealed.length > 0 || report.nodes.length === 0) {
-      throw new CliError(ExitCode.APPLY_FAILED, `not finished: ${sealed.length > 0 ? `still sealed or unreachable: ${sealed.join(', ')}` : 'no nodes found'}`);
+    let failure: CliError | undefined;
+    if (!report.leading) failure = new CliError(ExitCode.APPLY_FAILED, 'another unsealer holds the lock; nothing done');
+    else if (sealed.length > 0 || report.nodes.length === 0) {
+      failure = new CliError(ExitCode.APPLY_FAILED, `not finished: ${sealed.length > 0 ? `still sealed or unreachable: ${sealed.join(', ')}` : 'no nodes found'}`);
     }
-    process.stdout.write(`rotor: ${report.nodes.length} nodes initialized and unsealed\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify(unsealResult(report, failure))}\n`);
+    else if (!failure) process.stdout.write(`rotor: ${report.nodes.length} nodes initialized and unsealed\n`);
+    if (failure) throw failure;
     return;
   }
 
@@ -212,7 +223,7 @@ function rootTokenCommand(): Command {
 }
 
 export function unsealCommand(): Command {
-  return new Command('unseal')
+  return withCaCertOption(new Command('unseal'))
     // `unseal root-token --key-store ...`: options after the subcommand's name are its own.
     .enablePositionalOptions()
     .addCommand(rootTokenCommand())
@@ -240,6 +251,7 @@ export function unsealCommand(): Command {
     .option('--health-port <port>', 'serve /healthz and /metrics on this port', integer('--health-port', 0))
     .option('--once', 'run until the cluster is unsealed (or nothing more can be done), then exit')
     .option('--timeout <ms>', 'with --once: give up after this long', integer('--timeout', 1), 120_000)
+    .option('--json', 'with --once: print the result as one JSON object on stdout (logs go to stderr)')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: UnsealOptions) => {
       try {
