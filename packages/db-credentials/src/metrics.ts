@@ -17,6 +17,7 @@ export class CredentialMetrics {
   readonly rotations: Counter<'reason'>;
   readonly rotationFailures: Counter<'stage'>;
   readonly sourceErrors: Counter<'source' | 'reason'>;
+  readonly retries: Counter<'reason'>;
   readonly #pools = new Set<() => PoolStats>();
 
   constructor(registry: Registry = new Registry()) {
@@ -44,6 +45,12 @@ export class CredentialMetrics {
       name: 'rotor_db_credentials_source_errors_total',
       help: 'Errors of a credential source (bad file, Vault unreachable, ...), by reason.',
       labelNames: ['source', 'reason'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'rotor_db_pool_retries_total',
+      help: 'Statements run a second time because the first attempt could not have taken effect, by reason.',
+      labelNames: ['reason'],
       registers,
     });
     const pools = this.#pools;

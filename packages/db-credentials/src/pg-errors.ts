@@ -13,6 +13,15 @@ export function isPermissionDenied(err: unknown): boolean {
 }
 
 /**
+ * The server terminated the backend while it ran the statement (pg_terminate_backend,
+ * e.g. by a revocation, or a fast shutdown): it reported the error instead of
+ * completing, so the statement's transaction was rolled back.
+ */
+export function isBackendTerminated(err: unknown): boolean {
+  return sqlstate(err) === '57P01';
+}
+
+/**
  * Whether the connection that raised `err` must be discarded rather than
  * returned to the pool: anything that is not an ordinary SQL error, plus
  * "operator intervention" (57: terminated backends) and connection exceptions (08).

@@ -5,7 +5,7 @@ import { DbCredentialsError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { silentLogger } from './logger.ts';
 import { CredentialMetrics, type PoolStats } from './metrics.ts';
-import { breaksConnection, isLoginRefused, isPermissionDenied } from './pg-errors.ts';
+import { breaksConnection, isBackendTerminated, isLoginRefused, isPermissionDenied } from './pg-errors.ts';
 import type { CredentialSource, RotationReason } from './source.ts';
 import { backoffDelay } from './timing.ts';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -131,12 +131,20 @@ export class RotatingPool {
    * Runs one statement. If the database refuses the credentials (login refused,
    * or permission denied because the role's grants were revoked), asks the source once for
    * fresh ones and retries on the new pool: safe, as the statement never ran.
+   * A statement whose backend was terminated (57P01: a revocation that ends the role's
+   * sessions, or a shutdown) was rolled back: it gets one more attempt on a new
+   * connection, where a revoked login then shows as refused.
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     this.#lifecycle.assertRunning('query');
     const run = (client: pg.PoolClient): Promise<pg.QueryResult<R>> => client.query<R>(text, values);
-    const gen = this.#usable();
-    const first = await this.#attempt(gen, run);
+    let gen = this.#usable();
+    let first = await this.#attempt(gen, run);
+    if (!first.ok && first.stage === 'run' && isBackendTerminated(first.error)) {
+      this.#metrics.retries.inc({ reason: 'backend-terminated' });
+      gen = this.#live();
+      first = await this.#attempt(gen, run);
+    }
     if (first.ok) return first.value;
     const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
     if (next === undefined) throw first.error;

@@ -1,0 +1,145 @@
+// Fault matrix (issue 13), scenarios 10 and 6: revocation.
+// 10: a lease revoked while its role owns an object (a temporary table) in a
+//     session that is still open leaves no orphan v-* role: the shipped
+//     revocation statements end the sessions, reassign and drop what the role
+//     owns, then drop it. Vault's default revocation, on the same situation,
+//     fails and leaves the role behind (the control that makes this test able
+//     to fail).
+// 6:  an admin revokes the lease users-api holds (direct mode) under HTTP load:
+//     0 failed requests, the old role is gone from pg_roles, and the recovery
+//     path used is exactly the expected one (one refresh on refused credentials).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { waitFor } from '@rotor/testbed';
+import { HttpLoad } from './load.ts';
+import { FaultStack, samplesBy } from './stack.ts';
+
+interface Lease {
+  leaseId: string;
+  username: string;
+  password: string;
+}
+
+describe('fault matrix: revocation (scenarios 10 and 6)', { timeout: 300_000 }, () => {
+  let stack: FaultStack;
+
+  before(async () => {
+    stack = await FaultStack.start();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  async function issue(role: string): Promise<Lease> {
+    const lease = await (await stack.root()).database.creds(role);
+    stack.secrets.add('db password', lease.data.password);
+    return { leaseId: lease.leaseId, username: lease.data.username, password: lease.data.password };
+  }
+
+  /** A session of the leased role that owns a temporary table and stays open. */
+  async function sessionOwningATempTable(lease: Lease): Promise<{ client: pg.Client; errors: string[] }> {
+    const client = new pg.Client({ connectionString: stack.db.url(lease.username, lease.password), connectionTimeoutMillis: 5_000 });
+    const errors: string[] = [];
+    client.on('error', (err: Error & { code?: string }) => errors.push(err.code ?? err.message));
+    await client.connect();
+    await client.query('CREATE TEMP TABLE scratch (n int)');
+    await client.query('INSERT INTO scratch VALUES (1)');
+    const owned = await stack.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1`, [lease.username]);
+    assert.equal(owned[0]?.n, 1, 'the role owns the temporary table');
+    return { client, errors };
+  }
+
+  it('10: revoking a role that owns a temp table in an open session leaves no orphan v-* role', async () => {
+    const rolesBefore = await stack.vaultRoles();
+    const lease = await issue('db-reader-role');
+    const { client, errors } = await sessionOwningATempTable(lease);
+    try {
+      await (await stack.root()).sys.revokeLease(lease.leaseId);
+      assert.deepEqual(await stack.vaultRoles(), rolesBefore, 'the revoked role is gone from pg_roles; no other role appeared');
+      assert.equal(await (await stack.root()).sys.lookupLease(lease.leaseId), undefined, 'the lease is gone');
+      // The revocation ended the session: revoked credentials keep no connection.
+      await waitFor('the session to be terminated', () => Promise.resolve(errors.length > 0 ? true : undefined), { timeoutMs: 15_000 });
+      assert.match(errors.join(','), /57P01/);
+      const sessions = await stack.sql(`SELECT 1 FROM pg_stat_activity WHERE usename = $1`, [lease.username]);
+      assert.equal(sessions.length, 0);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+
+  it('10: a table the role created survives its revocation, owned by the connection user', async () => {
+    const lease = await issue('db-writer-role');
+    // Roles get no CREATE by default: an application that runs its own migrations would.
+    await stack.sql(`GRANT CREATE ON SCHEMA public TO "${lease.username}"`);
+    const client = new pg.Client({ connectionString: stack.db.url(lease.username, lease.password), connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE audit_trail (n int)');
+      await client.query('INSERT INTO audit_trail VALUES (42)');
+      await (await stack.root()).sys.revokeLease(lease.leaseId);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    assert.deepEqual(await stack.sql(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [lease.username]), [], 'no orphan role');
+    const kept = await stack.sql<{ owner: string; n: number }>(`SELECT tableowner AS owner, (SELECT n FROM audit_trail) AS n FROM pg_tables WHERE tablename = 'audit_trail'`);
+    assert.deepEqual(kept, [{ owner: stack.db.superuser, n: 42 }], 'the data stays, owned by the user Vault connects as');
+  });
+
+  it("10 (control): Vault's default revocation leaves the orphan this prevents", async () => {
+    const root = await stack.root();
+    // The shipped creation statements, without revocation statements: Vault's default revocation.
+    const shipped = await root.database.readRole('db-reader-role');
+    assert.ok(shipped && shipped.revocationStatements.length > 0, 'the shipped role has revocation statements');
+    await root.database.writeRole('default-revocation-role', { dbName: 'postgres', creationStatements: shipped.creationStatements, defaultTtl: 3600, maxTtl: 3600 });
+    await root.request('POST', 'database/config/postgres', { body: { allowed_roles: ['db-reader-role', 'db-writer-role', 'default-revocation-role'] } });
+    const lease = await issue('default-revocation-role');
+    const { client } = await sessionOwningATempTable(lease);
+    try {
+      await assert.rejects(root.sys.revokeLease(lease.leaseId), 'the default revocation fails on the owned object');
+      assert.equal((await stack.sql(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [lease.username])).length, 1, 'an orphan role stays');
+    } finally {
+      await client.end().catch(() => undefined);
+      // Clean up: with the session gone the default revocation succeeds.
+      await waitFor('the control lease revoked', async () => {
+        await root.sys.revokeLease(lease.leaseId);
+        return true;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      await root.request('POST', 'database/config/postgres', { body: { allowed_roles: ['db-reader-role', 'db-writer-role'] } });
+    }
+  });
+
+  it('6 (direct mode): an admin revokes the lease users-api holds under load: 0 failed requests, the old role gone', async () => {
+    const api = await stack.startUsersApi('users-api-direct');
+    const leaseOf = (log: string): string | undefined => /"leaseId":"(database\/creds\/db-reader-role\/[^"]+)"/.exec(log)?.[1];
+    const userOf = (log: string): string | undefined => /"username":"([^"]+)".*database credentials obtained/.exec(log)?.[1];
+    const leaseId = leaseOf(api.log());
+    const username = userOf(api.log());
+    assert.ok(leaseId && username, 'the start-up log names the lease and user');
+    const load = new HttpLoad(api.url);
+    let recoveredMs: number | undefined;
+    try {
+      await waitFor('load running', () => Promise.resolve(load.ok > 50 ? true : undefined), { timeoutMs: 30_000 });
+      const revokedAt = performance.now();
+      await (await stack.root()).sys.revokeLease(leaseId);
+      await waitFor('users-api on new credentials', async () => ((await api.rotations())['auth-failure'] ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+      recoveredMs = performance.now() - revokedAt;
+      const settled = load.ok;
+      await waitFor('requests served on the new credentials', () => Promise.resolve(load.ok > settled + 50 ? true : undefined), { timeoutMs: 30_000 });
+    } finally {
+      await load.stop();
+    }
+    const failures = load.failures();
+    const retried = samplesBy(await api.metrics(), 'rotor_db_pool_retries_total', 'reason')['backend-terminated'] ?? 0;
+    console.log(`scenario 6 (direct): ${load.records.length} requests, ${failures.length} failed; new credentials ${Math.round(recoveredMs ?? Number.NaN)} ms after the revocation; ${retried} statements retried after their session was ended`);
+    assert.equal(failures.length, 0, `failed requests: ${load.describeFailures()}`);
+    assert.deepEqual(await stack.sql(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [username]), [], 'the revoked role is gone');
+    // The recovery path expected here, exactly once: one refresh forced by the refusal.
+    assert.deepEqual(await api.rotations(), { 'auth-failure': 1 });
+    assert.equal((api.log().match(/database refused the credentials/g) ?? []).length, 1, 'one refusal, coalesced');
+    await api.stop();
+    assert.equal(api.process.describeExit(), 'code 0');
+    stack.assertNoSecretsInAnyLog();
+  });
+});
