@@ -4,9 +4,9 @@
 //   integration: **/test/**/*.int.test.ts — real OpenBao, PostgreSQL, kube-apiserver
 //   all:         both, in one run so the closing summary counts every test
 // Extra arguments narrow the run to files whose path contains one of them.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const [kind = 'all', ...filters] = process.argv.slice(2);
@@ -33,15 +33,49 @@ if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
-// One node:test run, so its closing summary counts every test. Integration files
-// start real servers; two files at a time suits a 2-core machine.
+// Integration files start real servers; two files at a time suits a 2-core machine. Files
+// that start the testbed's Kubernetes node own host-wide things (the bridge, iptables, the
+// node lock) and measure the whole host, so they run after the others, one at a time.
 const concurrency = process.env.ROTOR_TEST_CONCURRENCY ?? '2';
-// Safety nets, not timing assertions: a test that hangs fails after 10 minutes, and a
-// file whose tests are done exits even if a leaked handle would keep it alive.
-const args = [
-  '--import', 'tsx', '--conditions=rotor-source',
-  '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-force-exit',
-  ...files,
-];
-const { status, signal } = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-process.exit(signal ? 1 : (status ?? 1));
+const startsNode = (f) => f.endsWith('.int.test.ts') && readFileSync(join(root, f), 'utf8').includes('startKubeNode(');
+const phases = [
+  { files: files.filter((f) => !startsNode(f)), concurrency },
+  { files: files.filter(startsNode), concurrency: '1' },
+].filter((p) => p.files.length > 0);
+
+// Safety nets, not timing assertions: a test that hangs fails after 10 minutes (unless it sets
+// its own timeout), and a file whose tests are done exits even if a leaked handle would keep it alive.
+const totals = { pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
+let failed = false;
+for (const phase of phases) {
+  const args = [
+    '--import', 'tsx', '--conditions=rotor-source',
+    '--test', `--test-concurrency=${phase.concurrency}`, '--test-timeout=600000', '--test-force-exit',
+    ...phase.files,
+  ];
+  const result = await runPhase(args);
+  failed ||= result.code !== 0;
+  for (const key of Object.keys(totals)) totals[key] += result.counts[key] ?? 0;
+}
+if (phases.length > 1) {
+  // One closing line over both runs, in the form CI reads.
+  console.log(`tests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+}
+process.exit(failed || totals.fail > 0 || totals.cancelled > 0 ? 1 : 0);
+
+/** Runs node:test, passing its output through, and reads its closing "# pass N" lines. */
+function runPhase(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const counts = {};
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-4096);
+    });
+    child.on('close', (code, signal) => {
+      for (const m of tail.matchAll(/^# (pass|fail|skipped|todo|cancelled) (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+      resolve({ code: signal ? 1 : (code ?? 1), counts });
+    });
+  });
+}
