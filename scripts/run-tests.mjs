@@ -2,7 +2,7 @@
 // Runs node:test on explicit file paths (Node 20's --test takes no globs).
 //   unit:        **/test/**/*.test.ts except *.int.test.ts — pure logic, no servers
 //   integration: **/test/**/*.int.test.ts — real OpenBao, PostgreSQL, kube-apiserver
-//   all:         both, in one run so the closing summary counts every test
+//   all:         both; files that start the Kubernetes node run last, one at a time
 // Extra arguments narrow the run to files whose path contains one of them.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

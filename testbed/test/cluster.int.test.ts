@@ -77,7 +77,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     await assert.rejects(node.apply(privileged), /violates PodSecurity "restricted:latest".*privileged/s);
   });
 
-  it('2. Vault: three pods become Ready only once the in-cluster unsealer has initialized, joined and unsealed them', async () => {
+  it('2. Vault: three pods become Ready only once the in-cluster unsealer has initialized, joined and unsealed them', { timeout: 20 * MINUTE }, async () => {
     await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['apply', 'vault-ready'] });
     const vault = await waitForVaultUnsealed(node, kubectl, 10 * MINUTE);
     log(`vault: active ${vault.active}, cluster ${vault.clusterId}`);
@@ -94,13 +94,13 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.deepEqual(rows.trim().split('\n'), ['1|sre|sakib', '2|manager|hanifa']);
   });
 
-  it('4. the configure job completes with the initial root token', async () => {
+  it('4. the configure job completes with the initial root token', { timeout: 20 * MINUTE }, async () => {
     await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['configure'] });
     const logs = await node.kubectl(['-n', 'vault', 'logs', 'job/vault-configure']);
     assert.match(logs, /appl/i);
   });
 
-  it('5. users-api: the webhook injects the agent, which logs in with the projected token; GET 200, POST 403; the writer writes', async () => {
+  it('5. users-api: the webhook injects the agent, which logs in with the projected token; GET 200, POST 403; the writer writes', { timeout: 20 * MINUTE }, async () => {
     await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['app-ready'] });
     const running = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready);
     assert.equal(running.length, 3);
@@ -144,7 +144,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.ok(up >= 3);
   });
 
-  it('init-container rotation: pods evict themselves before expiry, the PDB paces them, 0 failed requests across 2+ replacements', async () => {
+  it('init-container rotation: pods evict themselves before expiry, the PDB paces them, 0 failed requests across 2+ replacements', { timeout: 20 * MINUTE }, async () => {
     const turnover = new PodTurnover(kubectl, 'app', USERS_API_SELECTOR);
     await turnover.start();
     let load: HttpLoadResult;
@@ -161,7 +161,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.doesNotMatch(evictions, /"reason":"auth-failure"/, 'no pod needed the refused-credentials recovery');
   });
 
-  it('faults: the leader pod, then all three vault pods deleted; the unsealer re-unseals without re-init; users-api keeps serving', async () => {
+  it('faults: the leader pod, then all three vault pods deleted; the unsealer re-unseals without re-init; users-api keeps serving', { timeout: 20 * MINUTE }, async () => {
     const abort = new AbortController();
     const loadDone = driveHttpLoad({ url: usersUrl, concurrency: 2, minMs: 0, maxMs: 20 * MINUTE, enough: () => abort.signal.aborted });
     try {
@@ -184,7 +184,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.equal(unsealerLogs.match(/initialized the cluster/g)?.length ?? 0, 1, 'the cluster was initialized exactly once');
   });
 
-  it('sidecar overlay: the agent re-renders, users-api swaps in place, no pod replaced, 0 failed requests', async () => {
+  it('sidecar overlay: the agent re-renders, users-api swaps in place, no pod replaced, 0 failed requests', { timeout: 20 * MINUTE }, async () => {
     await node.kubectl(['apply', '-k', `${repo}deploy/overlays/testbed-sidecar`], { timeoutMs: 2 * MINUTE });
     let rolled = false;
     const rollout = driveHttpLoad({ url: usersUrl, concurrency: 4, minMs: 5_000, maxMs: 10 * MINUTE, enough: () => rolled });
