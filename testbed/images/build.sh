@@ -183,10 +183,24 @@ stage_rotor() {
   local ctx=$1
   repo_files | (cd "$repo" && tar --no-recursion -T - -cf -) | tar -xf - -C "$ctx"
   build_file=$ctx/Dockerfile
+  npm_in_build
+  # Layers are kept as a cache: a source change redoes only the steps after `COPY . .`.
+  build_args+=(--layers --force-rm)
+}
+
+# The injector's context: the root package files and the testbed package's sources.
+injector_files() { repo_files | grep -E '^(package(-lock)?\.json|tsconfig(\.base)?\.json|testbed/(package\.json|tsconfig\.json|src/.*))$'; }
+stage_injector() {
+  injector_files | (cd "$repo" && tar --no-recursion -T - -cf -) | tar -xf - -C "$1"
+  npm_in_build
+  build_args+=(--layers --force-rm)
+}
+
+npm_in_build() {
   # npm inside the build uses the host's registry and CA settings (a mounted npmrc; an
   # intercepting proxy's CA is in the host's cafile) and the host's npm cache. Mounts
   # are build volumes, never layers, and the Dockerfile stays as it is.
-  local npmrc=$work/rotor.npmrc cafile
+  local npmrc=$work/build.npmrc cafile
   echo "registry=$(npm config get registry)" > "$npmrc"
   cafile=$(npm config get cafile)
   if [[ -n $cafile && $cafile != null && -f $cafile ]]; then
@@ -197,8 +211,6 @@ stage_rotor() {
   local npm_cache
   npm_cache=${ROTOR_IMAGES_NPM_CACHE-$(npm config get cache)}
   [[ -z $npm_cache ]] || { mkdir -p "$npm_cache"; build_args+=(-v "$npm_cache:/root/.npm"); }
-  # Layers are kept as a cache: a source change redoes only the steps after `COPY . .`.
-  build_args+=(--layers --force-rm)
 }
 
 stage_binary() { # NAME: the testbed's binary into the context
@@ -209,7 +221,7 @@ stage_openbao() { stage_binary bao "$1"; }
 stage_postgres() { :; }
 stage_pause() { gcc -static -Os -s -Wall -Werror -o "$1/pause" "$here/pause/pause.c"; }
 stage_coredns() { stage_binary coredns "$1"; }
-stage_prometheus() { stage_binary prometheus "$1"; }
+stage_prometheus() { stage_binary prometheus "$1"; stage_binary promtool "$1"; }
 
 # What each image is made from besides its recipe directory and staging function.
 inputs() {
@@ -221,8 +233,8 @@ inputs() {
     postgres) echo "${keys[debian]}" ;;
     pause) gcc --version | head -1 ;;
     coredns) binary_identity "$cache/bin/coredns" ;;
-    prometheus) echo "${keys[debian]}"; binary_identity "$cache/bin/prometheus" ;;
-    injector) echo "${keys[node]}"; repo_files | grep -E '^(package(-lock)?\.json|tsconfig[^/]*\.json|testbed/)' | (cd "$repo" && xargs -d '\n' sha256sum) ;;
+    prometheus) echo "${keys[debian]}"; binary_identity "$cache/bin/prometheus"; binary_identity "$cache/bin/promtool" ;;
+    injector) echo "${keys[node]}"; injector_files | (cd "$repo" && xargs -d '\n' sha256sum) ;;
   esac
 }
 
