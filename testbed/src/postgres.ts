@@ -27,7 +27,7 @@ export interface PostgresServer {
    * shutdown (SIGINT: transactions rolled back, clients disconnected), or with `immediate`
    * PostgreSQL's immediate shutdown (SIGQUIT: every backend killed, crash recovery at start).
    */
-  restart(options?: { immediate?: boolean }): Promise<void>;
+  restart(options?: { immediate?: boolean; onStopped?: () => void }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,9 +124,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       url,
       vaultConnectionUrl: () => `postgresql://{{username}}:{{password}}@${host}:${port}/postgres?sslmode=disable`,
       logFile: join(dir, 'postgres.log'),
-      async restart({ immediate = false } = {}) {
+      async restart({ immediate = false, onStopped }: { immediate?: boolean; onStopped?: () => void } = {}) {
         running.kill(immediate ? 'SIGQUIT' : 'SIGINT');
         await running.stop();
+        onStopped?.();
         running = await launch();
       },
       async stop() {
