@@ -22,6 +22,16 @@ export function isBackendTerminated(err: unknown): boolean {
 }
 
 /**
+ * The server could not take a connection right now (not listening: a restart;
+ * 57P03: starting up or shutting down): nothing ran, so waiting and connecting
+ * again is safe.
+ */
+export function isServerUnavailable(err: unknown): boolean {
+  const code = sqlstate(err);
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P03';
+}
+
+/**
  * Whether the connection that raised `err` must be discarded rather than
  * returned to the pool: anything that is not an ordinary SQL error, plus
  * "operator intervention" (57: terminated backends) and connection exceptions (08).

@@ -5,7 +5,7 @@ import { DbCredentialsError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { silentLogger } from './logger.ts';
 import { CredentialMetrics, type PoolStats } from './metrics.ts';
-import { breaksConnection, isBackendTerminated, isLoginRefused, isPermissionDenied } from './pg-errors.ts';
+import { breaksConnection, isBackendTerminated, isLoginRefused, isPermissionDenied, isServerUnavailable } from './pg-errors.ts';
 import type { CredentialSource, RotationReason } from './source.ts';
 import { backoffDelay } from './timing.ts';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -31,6 +31,11 @@ export interface RotatingPoolOptions {
    * agent's file gives only a lower bound.
    */
   refuseExpired?: boolean;
+  /**
+   * While the server refuses connections (a restart), an operation waits this long for it,
+   * connecting again with backoff, before failing. Nothing ran, so waiting is safe. Default 10 s.
+   */
+  connectRetryMs?: number;
   now?: () => number;
 }
 
@@ -73,6 +78,7 @@ export class RotatingPool {
   readonly #verifyAttempts: number;
   readonly #recoveryQuietMs: number;
   readonly #refuseExpired: boolean;
+  readonly #connectRetryMs: number;
   readonly #now: () => number;
   readonly #lifecycle = new Lifecycle('RotatingPool');
   readonly #generations = new Set<Generation>();
@@ -92,6 +98,7 @@ export class RotatingPool {
     this.#verifyAttempts = options.verifyAttempts ?? 3;
     this.#recoveryQuietMs = options.recoveryQuietMs ?? 1_000;
     this.#refuseExpired = options.refuseExpired ?? false;
+    this.#connectRetryMs = options.connectRetryMs ?? 10_000;
     this.#now = options.now ?? Date.now;
   }
 
@@ -275,11 +282,17 @@ export class RotatingPool {
     try {
       let client: pg.PoolClient;
       try {
-        client = await gen.pool.connect();
+        client = await this.#connect(gen);
       } catch (error) {
         return { ok: false, error, stage: 'connect', credentialsRefused: isLoginRefused(error) };
       }
       let broken: unknown;
+      // A checked-out client has no pool listener: a socket that dies under a running query
+      // (a crashed server) emits 'error' on the client, which would otherwise crash the process.
+      const onError = (err: Error): void => {
+        broken ??= err;
+      };
+      client.on('error', onError);
       try {
         return { ok: true, value: await fn(client) };
       } catch (error) {
@@ -287,11 +300,26 @@ export class RotatingPool {
         const credentialsRefused = isLoginRefused(error) || (isPermissionDenied(error) && !broken && (await credentialsRevoked(client, gen.creds.username)));
         return { ok: false, error, stage: 'run', credentialsRefused };
       } finally {
+        client.removeListener('error', onError);
         client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
       }
     } finally {
       gen.active--;
       if (gen.retired && gen.active === 0) this.#close(gen);
+    }
+  }
+
+  /** A connection of `gen`; while the server is down (restarting), waits for it up to connectRetryMs. */
+  async #connect(gen: Generation): Promise<pg.PoolClient> {
+    const deadline = this.#now() + this.#connectRetryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await gen.pool.connect();
+      } catch (error) {
+        if (!isServerUnavailable(error) || this.#lifecycle.stopping || this.#now() >= deadline) throw error;
+        if (attempt === 0) this.#metrics.retries.inc({ reason: 'database-unavailable' });
+        await delay(Math.min(backoffDelay(attempt, Math.random(), { baseDelayMs: 50, maxDelayMs: 1_000 }), Math.max(0, deadline - this.#now())));
+      }
     }
   }
 
@@ -352,16 +380,24 @@ export class RotatingPool {
  * old pool; then leaves them idle. A failure only means a colder pool.
  */
 async function warmUp(pool: pg.Pool, count: number): Promise<void> {
-  const held: pg.PoolClient[] = [];
+  const held: { client: pg.PoolClient; onError: (err: Error) => void; broken?: Error }[] = [];
   try {
     while (held.length < count) {
       const batch = await Promise.allSettled(Array.from({ length: Math.min(2, count - held.length) }, () => pool.connect()));
-      const opened = batch.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-      held.push(...opened);
-      if (opened.length < batch.length) break;
+      for (const r of batch) {
+        if (r.status !== 'fulfilled') continue;
+        // Held clients have no pool listener: a dying socket must not crash the process.
+        const entry: (typeof held)[number] = { client: r.value, onError: (err) => (entry.broken ??= err) };
+        r.value.on('error', entry.onError);
+        held.push(entry);
+      }
+      if (batch.some((r) => r.status === 'rejected')) break;
     }
   } finally {
-    for (const client of held) client.release();
+    for (const { client, onError, broken } of held) {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
   }
 }
 
