@@ -22,9 +22,11 @@ export interface NodeBinaries {
   ip: string;
   /** Deletes the iptables-nft tables the node brought into being. */
   nft: string;
+  /** Deletes kube-proxy's packet counters. */
+  nfacct: string;
 }
 
-const SETUP = 'run "bash scripts/setup.sh" (it builds the node with testbed/build.sh and installs iptables, ipset, nftables and runc)';
+const SETUP = 'run "bash scripts/setup.sh" (it builds the node with testbed/build.sh and installs iptables, ipset, nftables, nfacct, conntrack and runc)';
 export const CNI_PLUGINS = ['bridge', 'host-local', 'loopback'];
 
 function executable(path: string): boolean {
@@ -78,5 +80,6 @@ export function nodeBinaries(): NodeBinaries {
     ipset: system('ipset', 'ipset'),
     ip: system('ip', 'iproute2'),
     nft: system('nft', 'nftables'),
+    nfacct: system('nfacct', 'nfacct'),
   };
 }

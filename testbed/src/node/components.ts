@@ -4,7 +4,8 @@ import { podProcesses } from './cgroups.ts';
 
 /**
  * The node's processes by component: every host process naming the run dir
- * (rotor-kube's subcommand or the binary's name; containerd's shims included)
+ * (rotor-kube's subcommand or the binary's name; containerd's shims included;
+ * kubectl, a client, left out)
  * and, as "pods", everything in the pods' cgroups.
  */
 export function nodeComponentPids(runDir: string): Record<string, number[]> {
@@ -20,6 +21,7 @@ export function nodeComponentPids(runDir: string): Record<string, number[]> {
     if (!argv.some((a) => a.includes(runDir))) continue;
     const exe = basename(argv[0] ?? '?');
     const name = exe === 'rotor-kube' ? (argv[1] ?? exe) : exe;
+    if (name === 'kubectl') continue; // a client of the node (e.g. a test's exec), not part of it
     (out[name] ??= []).push(Number(entry));
   }
   out.pods = podProcesses();

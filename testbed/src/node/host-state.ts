@@ -56,6 +56,8 @@ export interface HostBaseline {
   paths: Record<string, string[] | null>;
   /** Names in /run/netns before. */
   netns: string[];
+  /** nfacct objects (kube-proxy makes its own). */
+  nfacct: string[];
 }
 
 export interface NodeState {
@@ -137,5 +139,5 @@ export function releaseNodeLock(): void {
 }
 
 export function emptyBaseline(): HostBaseline {
-  return { iptables: '', ip6tables: '', ipsets: [], sysctls: {}, paths: {}, netns: [] };
+  return { iptables: '', ip6tables: '', ipsets: [], sysctls: {}, paths: {}, netns: [], nfacct: [] };
 }

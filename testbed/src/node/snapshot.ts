@@ -8,7 +8,7 @@ import { cgroupHierarchies, hostMounts } from './mounts.ts';
 import { CGROUP_ROOT } from './network.ts';
 import { podProcesses } from './cgroups.ts';
 import { RUN_DIR_PREFIX, defaultHostTools } from './teardown.ts';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { cacheDir } from '../binaries.ts';
 
 export type HostSnapshot = Record<string, string[]>;
@@ -28,6 +28,17 @@ function nodeProcesses(): string[] {
   }
   return [...found, ...podProcesses().map((pid) => `pod process ${pid}`)].sort();
 }
+
+/**
+ * Mounts that other tools on a shared machine make and remove on their own
+ * (the image builds' buildah storage): not the node's, so not compared.
+ */
+const FOREIGN_MOUNTS = (): string[] => [
+  `${join(cacheDir(), 'images', 'storage')}/`,
+  `${join(homedir(), '.cache', 'rotor', 'images', 'storage')}/`,
+  '/var/lib/containers/',
+  '/run/containers/',
+];
 
 const lines = (text: string): string[] => text.split('\n').map((l) => l.trimEnd()).filter(Boolean);
 
@@ -60,7 +71,9 @@ export async function hostSnapshot(): Promise<HostSnapshot> {
   }
   return {
     processes: nodeProcesses(),
-    mounts: hostMounts().map((m) => `${m.mountPoint} ${m.fsType} ${m.source}`),
+    mounts: hostMounts()
+      .filter((m) => !FOREIGN_MOUNTS().some((dir) => m.mountPoint.startsWith(dir)))
+      .map((m) => `${m.mountPoint} ${m.fsType} ${m.source}`),
     netns: [...(await out(tools.ip, ['netns', 'list'])), ...(pathEntries('/run/netns') ?? []).map((n) => `/run/netns/${n}`)],
     links: (await out(tools.ip, ['-o', 'link', 'show'])).map((l) => l.replace(/^\d+: /, '').replace(/ link\/.*$/, '')),
     addresses: (await out(tools.ip, ['-o', 'addr', 'show'])).map((l) => l.replace(/^\d+: /, '').replace(/ valid_lft.*$/, '')),
@@ -68,6 +81,8 @@ export async function hostSnapshot(): Promise<HostSnapshot> {
     iptables: normalizedRules((await run('iptables-save', [])).stdout),
     ip6tables: normalizedRules((await run('ip6tables-save', [])).stdout),
     ipsets: await out(tools.ipset, ['list', '-n']),
+    nfacct: (await out(tools.nfacct, ['list'])).map((l) => l.replace(/^.*= /, '')),
+    rules: await out(tools.ip, ['rule', 'show']),
     cgroups: cgroups.sort(),
     sysctls: NODE_SYSCTLS.map((name) => `${name}=${readSysctl(name) ?? '(absent)'}`),
     hostPaths: TRACKED_HOST_PATHS.map((path) => `${path}: ${JSON.stringify(pathEntries(path))}`),

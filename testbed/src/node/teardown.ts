@@ -33,12 +33,13 @@ export interface HostTools {
   ip6tables: string;
   ipset: string;
   nft: string;
+  nfacct: string;
 }
 
 /** Debian's tools, by their usual paths (teardown must work even when the node's binaries are gone). */
 export function defaultHostTools(): HostTools {
   const find = (name: string): string => ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p)) ?? name;
-  return { ip: find('ip'), iptables: find('iptables'), ip6tables: find('ip6tables'), ipset: find('ipset'), nft: find('nft') };
+  return { ip: find('ip'), iptables: find('iptables'), ip6tables: find('ip6tables'), ipset: find('ipset'), nft: find('nft'), nfacct: find('nfacct') };
 }
 
 const saveCommand = (tool: string): string => `${tool}-save`;
@@ -64,6 +65,7 @@ export async function captureBaseline(tools: HostTools): Promise<HostBaseline> {
     sysctls,
     paths,
     netns: pathEntries('/run/netns') ?? [],
+    nfacct: await nfacctNames(tools),
   };
 }
 
@@ -177,6 +179,21 @@ function restoreSysctls(before: Record<string, string>): void {
   }
 }
 
+/** kube-proxy's packet counters for its metrics. */
+export const KUBE_PROXY_NFACCT = ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'];
+
+export async function nfacctNames(tools: HostTools): Promise<string[]> {
+  const listed = await run(tools.nfacct, ['list']);
+  return listed.code === 0 ? listed.stdout.split('\n').filter(Boolean).map((l) => l.replace(/^.*= /, '').replace(/;$/, '')) : [];
+}
+
+/** Deletes the nfacct objects kube-proxy made (new since the start, or its known names without a baseline). */
+async function removeNfacct(tools: HostTools, before: string[] | undefined): Promise<void> {
+  for (const name of await nfacctNames(tools)) {
+    if (before ? !before.includes(name) : KUBE_PROXY_NFACCT.includes(name)) await runOk(tools.nfacct, ['delete', name]);
+  }
+}
+
 /** Deletes host paths that appeared during the run, and new entries in ones that existed. */
 function removeHostLeftovers(baseline: HostBaseline, runDirs: string[]): void {
   // Deepest first, so /run/containerd/s is handled before /run/containerd.
@@ -230,6 +247,8 @@ export interface TeardownOptions {
   runDirs: string[];
   /** Also release the node lock. */
   releaseLock: boolean;
+  /** Filled with the milliseconds each step took. */
+  timings?: Record<string, number>;
 }
 
 /** Removes everything a node left on the host; throws one error listing every step that failed. */
@@ -238,11 +257,13 @@ export async function teardownHost(options: TeardownOptions): Promise<void> {
   const baseline = options.baseline;
   const errors: string[] = [];
   const step = async (name: string, action: () => Promise<void> | void): Promise<void> => {
+    const t0 = Date.now();
     try {
       await action();
     } catch (err) {
       errors.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (options.timings) options.timings[name] = Date.now() - t0;
   };
   await step('kill processes', () => killNodeProcesses(options.runDirs));
   await step('unmount', () => unmountBelow(options.runDirs));
@@ -251,6 +272,7 @@ export async function teardownHost(options: TeardownOptions): Promise<void> {
   await step('iptables', () => removeIptables(tools.iptables, tools.nft, 'ip', baseline?.iptables));
   await step('ip6tables', () => removeIptables(tools.ip6tables, tools.nft, 'ip6', baseline?.ip6tables));
   await step('ipsets', () => removeIpsets(tools, baseline?.ipsets));
+  await step('nfacct counters', () => removeNfacct(tools, baseline?.nfacct));
   await step('cgroups', () => removeCgroups());
   await step('sysctls', () => restoreSysctls(baseline?.sysctls ?? {}));
   await step('host paths', () => removeHostLeftovers(baseline ?? { ...emptyBaseline(), paths: {} }, options.runDirs));
