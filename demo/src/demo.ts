@@ -80,7 +80,7 @@ export async function runDemo(ctx: DemoContext): Promise<Figures> {
     figures.vaultMode = await directLease(ctx, db, address, auth);
   }
 
-  if (options.keep) await keepRunning(ctx, vault, api, agent);
+  if (options.keep) await keepRunning(ctx, vault, api, agent, db);
   return figures;
 }
 
@@ -219,18 +219,23 @@ async function directLease(ctx: DemoContext, db: Database, address: string, auth
   return { seconds: result.elapsedMs / 1000, requests: result.requests, failed: result.failed, rotations: reissues, usernames: sampler.sessionUsers.size, p50Ms: result.p50Ms, p99Ms: result.p99Ms, renewals, reissues };
 }
 
-/** --keep: everything stays up until Ctrl-C. */
-async function keepRunning(ctx: DemoContext, vault: Vault, api: UsersApi, agent: Agent): Promise<void> {
+/**
+ * --keep: everything stays up until Ctrl-C. Step 7 stopped the file-mode users-api (and its own
+ * vault-mode one), so a fresh file-mode users-api on the agent's file is started for you to curl.
+ */
+async function keepRunning(ctx: DemoContext, vault: Vault, api: UsersApi, agent: Agent, db: Database): Promise<void> {
   const { narrator, signal } = ctx;
   narrator.step('∞', 'You', 'everything keeps running until Ctrl-C');
-  const live = api.process.running;
-  if (live) {
-    narrator.info(`curl ${api.url}/users`);
-    narrator.info(`curl ${api.url}/metrics | grep rotor_db`);
-  }
+  const live = api.process.running
+    ? api
+    : await startUsersApi(ctx, 'users-api-keep', { CREDENTIALS_MODE: 'file', CREDENTIALS_FILE: agent.credentialsFile, CREDENTIALS_REFRESH: 'agent' }, db.server.port);
+  narrator.info(`users-api (CREDENTIALS_MODE=file, the agent's file; TTL ${ctx.options.credentialTtlSeconds}s, so it keeps rotating) at ${live.url}`);
+  narrator.info(`curl ${live.url}/users`);
+  narrator.info(`curl ${live.url}/metrics | grep rotor_db`);
   narrator.info(`OpenBao nodes: ${vault.cluster.nodes.map((n) => n.address).join('  ')}`);
   narrator.info(`credentials file (rendered by the agent; holds a password): ${agent.credentialsFile}`);
   narrator.info(`current database user: ${renderedUsername(agent.credentialsFile)?.username ?? '?'}`);
+  narrator.info('Ctrl-C tears everything down');
   if (!signal.aborted) await once(signal, 'abort').catch(() => undefined);
 }
 

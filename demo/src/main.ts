@@ -79,7 +79,9 @@ if (error !== undefined && !interrupted) {
   const rest = message.split('\n').slice(1).join('\n').trim();
   if (rest) narrator.quote(rest);
 }
-await finish(interrupted ? 130 : undefined);
+// With --keep, Ctrl-C is how the demo ends: after a complete run it is not a failure.
+const endedByKeep = options.keep && interrupted && error === undefined && figures !== undefined;
+await finish(interrupted && !endedByKeep ? 130 : undefined);
 
 function finish(forcedCode: number | undefined): Promise<never> {
   finishing ??= tearDownAndExit(forcedCode);

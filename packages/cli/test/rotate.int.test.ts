@@ -5,11 +5,12 @@
 // (init container) makes rotate refuse until it has been replaced.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { parse } from 'yaml';
 import { freePort, kubeOk, ServerProcess, startKubeApiserver, startOpenBao, startPostgres, waitFor, type KubeApiserver, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import type { RotateReport } from '../src/commands/rotate.ts';
@@ -72,9 +73,16 @@ describe('rotor rotate (users-api in direct mode under load, pods in a kube-apis
     vault = new VaultClient({ address: bao.address, token: bao.rootToken });
     await vault.sys.enableMount('database', { type: 'database' });
     await vault.database.writeConfig('postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: [ROLE], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
+    // The shipped role's statements: its revocation ends the user's sessions, so in-flight statements
+    // of a direct-mode consumer see their backend terminated, not only a refused login.
+    const shipped = (parse(readFileSync(join(REPO, 'deploy/vault/config.yaml'), 'utf8')) as { secrets: Array<{ roles?: Array<{ name: string; creation_statements: string[]; revocation_statements?: string[] }> }> }).secrets
+      .flatMap((engine) => engine.roles ?? [])
+      .find((r) => r.name === ROLE);
+    assert.ok(shipped, `${ROLE} in deploy/vault/config.yaml`);
     await vault.database.writeRole(ROLE, {
       dbName: 'postgres',
-      creationStatements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";`],
+      creationStatements: shipped.creation_statements,
+      ...(shipped.revocation_statements ? { revocationStatements: shipped.revocation_statements } : {}),
       defaultTtl: 3600,
       maxTtl: 7200,
     });
@@ -160,7 +168,7 @@ describe('rotor rotate (users-api in direct mode under load, pods in a kube-apis
       loading = false;
       await Promise.all(loops);
     }
-    assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${requests} requests failed`);
+    assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${requests} requests failed; users-api ${api?.running ? 'running' : `exited (${api?.describeExit() ?? '?'})`}:\n${api?.logTail() ?? ''}`);
     const after = await liveLeases();
     assert.equal(after.filter((id) => before.includes(id)).length, 0, 'no old lease is left');
     assert.equal(after.length, 1, 'users-api holds a new lease');

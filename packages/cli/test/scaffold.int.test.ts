@@ -149,22 +149,42 @@ describe('rotor scaffold service (kube-apiserver dry-run, OpenBao, PostgreSQL)',
     assert.ok(kubernetes);
     writeFileSync(join(dir, 'kube-ca.crt'), kube.caCert);
     kubernetes.config = { ...kubernetes.config, kubernetes_host: kube.url, kubernetes_ca_cert: { fromFile: 'kube-ca.crt' }, token_reviewer_jwt: { fromEnv: 'REVIEWER_JWT' }, disable_local_ca_jwt: true };
-    kubernetes.roles.push(scaffold.vault.authRole);
     for (const policy of config.policies) if (policy.file !== undefined) policy.file = join(REPO, 'deploy/vault', policy.file);
-    writeFileSync(join(dir, `${scaffold.names.policy}.hcl`), scaffold.vault.policyHcl);
-    config.policies.push({ name: scaffold.vault.policyEntry.name, file: join(dir, `${scaffold.names.policy}.hcl`) });
     const engine = config.secrets.find((s) => s.path === scaffold.input.mount);
     assert.ok(engine?.roles && engine.connections);
-    engine.roles.push(scaffold.vault.databaseRole);
     for (const connection of engine.connections) {
       connection.connection_url = db.vaultConnectionUrl();
       connection.username = db.superuser;
       connection.rotate_root = false;
-      if (connection.name === scaffold.vault.allowedRole.connection) connection.allowed_roles.push(scaffold.vault.allowedRole.role);
     }
+    const env = { VAULT_ADDR: bao.address, VAULT_TOKEN: bao.rootToken, PG_ROOT_PASSWORD: db.superuserPassword, REVIEWER_JWT: reviewerJwt };
+    const shipped = join(dir, 'shipped.yaml');
+    writeFileSync(shipped, stringify(config));
+    const base = await rotor(['configure', 'apply', '-c', shipped], env);
+    assert.equal(base.code, 0, base.stdout + base.stderr);
+
+    // The scaffold's four additions, as docs/adding-a-service.md tells them.
+    kubernetes.roles.push(scaffold.vault.authRole);
+    writeFileSync(join(dir, `${scaffold.names.policy}.hcl`), scaffold.vault.policyHcl);
+    config.policies.push({ name: scaffold.vault.policyEntry.name, file: join(dir, `${scaffold.names.policy}.hcl`) });
+    engine.roles.push(scaffold.vault.databaseRole);
+    engine.connections.find((c) => c.name === scaffold.vault.allowedRole.connection)?.allowed_roles.push(scaffold.vault.allowedRole.role);
     const file = join(dir, 'vault-config.yaml');
     writeFileSync(file, stringify(config));
-    const applied = await rotor(['configure', 'apply', '-c', file], { VAULT_ADDR: bao.address, VAULT_TOKEN: bao.rootToken, PG_ROOT_PASSWORD: db.superuserPassword, REVIEWER_JWT: reviewerJwt });
+    // What the additions change: the plan of the merged file minus whatever the shipped file alone
+    // would still change (nothing, once the shipped file is idempotent).
+    const changesOf = async (config: string): Promise<string[]> => {
+      const plan = await rotor(['configure', 'plan', '-c', config, '--json'], env);
+      assert.equal(plan.code, 0, plan.stderr);
+      return (JSON.parse(plan.stdout) as { changes: Array<{ op: string; id: string }> }).changes.filter((c) => c.op !== 'unchanged').map((c) => `${c.op} ${c.id}`);
+    };
+    const already = new Set(await changesOf(shipped));
+    assert.deepEqual(
+      (await changesOf(file)).filter((c) => !already.has(c)).sort(),
+      ['create auth/kubernetes/role/orders-api-creds-role', 'create database/roles/orders-api-db-role', 'create sys/policies/acl/orders-api-policy', 'update database/config/postgres'],
+      'three creates and the connection\'s allowed_roles, as the guide says',
+    );
+    const applied = await rotor(['configure', 'apply', '-c', file], env);
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);
 
     // The service account from the scaffold's manifests (created by the dry-run cases above).

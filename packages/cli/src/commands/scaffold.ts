@@ -11,7 +11,7 @@ import { readShippedTemplate, scaffoldService, validateInput, type Access, type 
 interface ServiceOptions {
   namespace: string;
   access: Access;
-  tables: string[];
+  tables?: string[];
   mode: DeliveryMode;
   ttl: string;
   maxTtl?: string;
@@ -33,7 +33,7 @@ export function scaffoldCommand(): Command {
     .argument('<name>', 'the service: Deployment, ServiceAccount and prefix of its Vault names (a DNS label)')
     .option('--namespace <namespace>', 'namespace of the service', 'app')
     .addOption(new Option('--access <access>', 'read: SELECT only; write: SELECT, INSERT, UPDATE, DELETE').choices(['read', 'write']).default('read'))
-    .option('--tables <list>', 'tables to grant, comma-separated (default: every table in schema public)', commaList, [])
+    .option('--tables <list>', 'tables to grant, comma-separated (default: every table in schema public)', commaList)
     .addOption(new Option('--mode <mode>', 'credential delivery').choices(['init-container', 'sidecar', 'direct']).default('init-container'))
     .option('--ttl <duration>', "credentials' default TTL and the login token's TTL", '1h')
     .option('--max-ttl <duration>', "credentials' max TTL (default: the mount's)")
@@ -50,7 +50,7 @@ export function scaffoldCommand(): Command {
         name,
         namespace: options.namespace,
         access: options.access,
-        tables: options.tables,
+        tables: options.tables ?? [],
         mode: options.mode,
         ttl: options.ttl,
         ...(options.maxTtl !== undefined ? { maxTtl: options.maxTtl } : {}),

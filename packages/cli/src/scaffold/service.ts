@@ -231,16 +231,19 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
     { file: 'deploy/vault/config.yaml', change: `add the auth role, the policy and the database role below; add ${names.databaseRole} to allowed_roles of connection ${input.connection}` },
     { file: `deploy/vault/${names.policyFile}`, change: 'new file: the policy below' },
     { file: 'deploy/vault/kustomization.yaml', change: `configMapGenerator vault-configuration: add ${names.policy}.hcl=${names.policyFile}` },
+    { file: 'deploy/configure/job.yaml', change: `volume config, items: add { key: ${names.policy}.hcl, path: ${names.policyFile} }` },
     { file: `deploy/${input.name}/${input.name}.yaml`, change: 'new file: the Kubernetes objects below' },
     { file: `deploy/${input.name}/kustomization.yaml`, change: `new file: resources: [${input.name}.yaml]` },
     { file: 'deploy/base/kustomization.yaml', change: `resources: add ../${input.name}` },
   ];
-  if (input.namespace !== 'app') {
+  if (input.namespace === 'app') {
+    edits.push({ file: 'deploy/network-policies/policies.yaml', change: `NetworkPolicy db/postgres, ingress from namespace app: add ${input.name} to the app.kubernetes.io/name values` });
+  } else {
     edits.push(
-      { file: 'deploy/base/namespaces.yaml', change: `add Namespace ${input.namespace}` },
+      { file: 'deploy/base/namespaces.yaml', change: `add Namespace ${input.namespace} (with the Pod Security labels of app)` },
       { file: 'deploy/vault/injector.yaml', change: `MutatingWebhookConfiguration namespaceSelector: add ${input.namespace} to the values` },
       { file: 'deploy/monitoring/prometheus.yaml', change: `scrape config rotor-pods: add ${input.namespace} to kubernetes_sd_configs namespaces` },
-      { file: 'deploy/network-policies/policies.yaml', change: `postgres and vault-server ingress: allow namespace ${input.namespace}; add default-deny and allow-dns for it` },
+      { file: 'deploy/network-policies/policies.yaml', change: `NetworkPolicy db/postgres: allow ${input.name} pods of namespace ${input.namespace}; vault-server: allow namespace ${input.namespace}; default-deny and allow-dns for it` },
     );
   }
 
