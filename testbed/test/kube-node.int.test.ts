@@ -4,11 +4,15 @@
 // twice in a row.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import {
   CLUSTER_DNS_IP,
   KUBERNETES_SERVICE_IP,
   NODE_IP,
   POD_CIDR,
+  cleanupStaleNode,
   diffSnapshots,
   hostSnapshot,
   kubeOk,
@@ -229,6 +233,30 @@ describe('the Kubernetes node', { timeout: 40 * MINUTE }, () => {
     await live().stop();
     log(`second node stop: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     node = undefined;
+    assert.deepEqual(diffSnapshots(baseline, await hostSnapshot()), []);
+  });
+
+  it('cleans up after a start that fails halfway, and after a process that crashed with its node running', async () => {
+    // A deadline too short for the whole start: it fails somewhere after the host was set up.
+    await assert.rejects(startKubeNode({ timeoutMs: 4_000 }), /timed out|did not|exited/);
+    assert.deepEqual(diffSnapshots(baseline, await hostSnapshot()), [], 'a failed start tears down what it set up');
+
+    // A test process killed with its node up leaves every component running and every rule in place.
+    const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=rotor-source', '--input-type=module', '-e',
+      `import { startKubeNode } from ${JSON.stringify(index)}; await startKubeNode(); console.log('NODE UP'); setInterval(() => {}, 1 << 30);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor('the crashing process to start its node', () => Promise.resolve(output.includes('NODE UP') ? true : undefined), { timeoutMs: 6 * MINUTE, intervalMs: 500 });
+    } finally {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    }
+    assert.notDeepEqual(diffSnapshots(baseline, await hostSnapshot()), [], 'the crash left the node behind');
+    const t0 = Date.now();
+    await cleanupStaleNode();
+    log(`cleanupStaleNode after a crash: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     assert.deepEqual(diffSnapshots(baseline, await hostSnapshot()), []);
   });
 });
