@@ -9,6 +9,9 @@ export interface RequestRecord {
   /** performance.now() at start and end. */
   startedAt: number;
   endedAt: number;
+  /** Date.now() at start and end, to compare with credential expiry times. */
+  wallStart: number;
+  wallEnd: number;
   /** HTTP status, or the network error's code. */
   outcome: number | string;
   /** The error code users-api answered with (x-error-code), if any. */
@@ -69,6 +72,7 @@ export class HttpLoad {
     while (!this.#stopped) {
       const path = this.#paths[i++ % this.#paths.length] ?? '/users';
       const startedAt = performance.now();
+      const wallStart = Date.now();
       let outcome: number | string;
       let errorCode: string | undefined;
       try {
@@ -79,9 +83,43 @@ export class HttpLoad {
       } catch (err) {
         outcome = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
       }
-      this.records.push({ path, startedAt, endedAt: performance.now(), outcome, ...(errorCode ? { errorCode } : {}) });
+      this.records.push({ path, startedAt, endedAt: performance.now(), wallStart, wallEnd: Date.now(), outcome, ...(errorCode ? { errorCode } : {}) });
       // A failing service answers at once: pace the loop then, so it does not spin (the load's rhythm, not a test wait).
       if (outcome !== 200) await delay(20);
     }
+  }
+}
+
+/** /readyz polled from outside: when it answered what (Date.now()). */
+export class ReadinessWatch {
+  readonly samples: { at: number; status: number | string }[] = [];
+  #stopped = false;
+  readonly #loop: Promise<void>;
+
+  constructor(url: string) {
+    this.#loop = (async () => {
+      while (!this.#stopped) {
+        let status: number | string;
+        try {
+          const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) });
+          await res.body?.cancel();
+          status = res.status;
+        } catch (err) {
+          status = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        }
+        this.samples.push({ at: Date.now(), status });
+        await delay(50);
+      }
+    })();
+  }
+
+  /** The first time after `since` that readiness answered other than 200. */
+  firstNotReadyAfter(since: number): number | undefined {
+    return this.samples.find((s) => s.at >= since && s.status !== 200)?.at;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
   }
 }

@@ -302,11 +302,11 @@ export class FaultStack {
     }
   }
 
-  /** rotor_unsealer_actions_total, by action. */
-  async unsealerActions(action: string, result?: string): Promise<number> {
+  /** rotor_unsealer_actions_total of one action (and outcome: ok, failed, rejected, pending). */
+  async unsealerActions(action: string, outcome?: string): Promise<number> {
     const metric = (await this.unsealer.registry.getMetricsAsJSON()).find((m) => m.name === 'rotor_unsealer_actions_total');
     const values = (metric?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
-    return values.filter((v) => v.labels.action === action && (result === undefined || v.labels.result === result)).reduce((n, v) => n + v.value, 0);
+    return values.filter((v) => v.labels.action === action && (outcome === undefined || v.labels.outcome === outcome)).reduce((n, v) => n + v.value, 0);
   }
 
   /** Every log of the stack (nodes, PostgreSQL, unsealer, users-api processes, configure) scanned for every secret it knows. */
