@@ -220,8 +220,21 @@ stage_binary() { # NAME: the testbed's binary into the context
 stage_openbao() { stage_binary bao "$1"; }
 stage_postgres() { :; }
 stage_pause() { gcc -static -Os -s -Wall -Werror -o "$1/pause" "$here/pause/pause.c"; }
-stage_coredns() { stage_binary coredns "$1"; }
-stage_prometheus() { stage_binary prometheus "$1"; stage_binary promtool "$1"; }
+stage_coredns() { check_version coredns "$("$cache/bin/coredns" -version)"; stage_binary coredns "$1"; }
+stage_prometheus() {
+  check_version prometheus "$("$cache/bin/prometheus" --version 2>&1)"
+  stage_binary prometheus "$1"
+  stage_binary promtool "$1"
+}
+
+# check_version NAME OUTPUT: the binary's own version output names the ref's tag.
+check_version() {
+  local tag=${ref[$1]##*:}
+  if ! grep -qE "(^|[^0-9.])v?${tag#v}([^0-9.]|$)" <<<"$2"; then
+    echo "images: ${ref[$1]} would hold a binary that says: $(head -1 <<<"$2") (fix the tag in images.json)" >&2
+    exit 1
+  fi
+}
 
 # What each image is made from besides its recipe directory and staging function.
 inputs() {
@@ -232,7 +245,7 @@ inputs() {
     openbao) echo "${keys[debian]}"; binary_identity "$cache/bin/bao" ;;
     postgres) echo "${keys[debian]}" ;;
     pause) gcc --version | head -1 ;;
-    coredns) binary_identity "$cache/bin/coredns" ;;
+    coredns) echo "${keys[debian]}"; binary_identity "$cache/bin/coredns" ;;
     prometheus) echo "${keys[debian]}"; binary_identity "$cache/bin/prometheus"; binary_identity "$cache/bin/promtool" ;;
     injector) echo "${keys[node]}"; injector_files | (cd "$repo" && xargs -d '\n' sha256sum) ;;
   esac
@@ -241,7 +254,7 @@ inputs() {
 # The base image each recipe's FROM gets (--build-arg BASE), and what must exist first.
 base_of() {
   case $1 in
-    node | openbao | postgres | prometheus) echo debian ;;
+    node | openbao | postgres | coredns | prometheus) echo debian ;;
     rotor | injector) echo node ;;
   esac
 }
@@ -265,11 +278,12 @@ ensure_in_storage() {
   bh tag "$id" "${ref[$name]}"
 }
 
-# drop_unnamed_images [LOG]: remove every image without a name (old builds' images and
-# layer-cache steps) except the steps LOG (a bud log) shows the build made or reused.
+# drop_unnamed_images [keep]: remove every image without a name (old builds' images and
+# layer-cache steps); with "keep", spare the steps that each image's last build log
+# shows it made or reused (the layer cache of rotor's and the injector's npm ci).
 drop_unnamed_images() {
   local keep="" ids
-  [[ -z ${1:-} ]] || keep=$(grep -oE -- '--> (Using cache )?[0-9a-f]{11,}' "$1" | grep -oE '[0-9a-f]{11,}$' || true)
+  [[ -z ${1:-} ]] || keep=$(cat "$work"/*.build.log | grep -oE -- '--> (Using cache )?[0-9a-f]{11,}' | grep -oE '[0-9a-f]{11,}$' || true)
   ids=$(bh images -a --noheading --no-trunc --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" { sub(/^sha256:/, "", $1); print $1 }' |
     while read -r id; do
       local kept=""
@@ -342,7 +356,7 @@ build() {
   # Drop what the build left behind: its containers, the previous image of this name
   # (now unnamed) and layer-cache steps of earlier builds.
   bh rm --all >/dev/null
-  drop_unnamed_images "$work/$name.build.log"
+  drop_unnamed_images keep
   export_archive "$name"
   rm -rf "$ctx"
   echo "$key" > "$out/$name.key"
