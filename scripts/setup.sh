@@ -16,9 +16,26 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pgben
   $sudo_cmd apt-get install -y -qq postgresql postgresql-contrib openssl >/dev/null
 fi
 
+# The testbed cluster's container images (testbed/images/build.sh): buildah and skopeo
+# build and check OCI archives, debootstrap makes their Debian base, gcc -static the
+# pause binary (libc6-dev has libc.a).
+image_packages="buildah skopeo debootstrap gcc libc6-dev"
+if ! command -v buildah >/dev/null || ! command -v skopeo >/dev/null \
+  || ! command -v debootstrap >/dev/null || ! command -v gcc >/dev/null || [ ! -f /usr/lib/x86_64-linux-gnu/libc.a ]; then
+  echo "setup: installing the image build tools from Debian ($image_packages) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  # shellcheck disable=SC2086 # a list of package names
+  $sudo_cmd apt-get install -y -qq $image_packages >/dev/null
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci ..."
   npm ci --no-audit --no-fund
 fi
 
 bash testbed/build.sh
+# The images need the binaries above (bao, coredns, prometheus): last.
+bash testbed/images/build.sh
