@@ -1,54 +1,197 @@
 #!/usr/bin/env bash
 # Builds the testbed's real servers from Go modules into a cache outside git.
-# A binary is rebuilt only when its module (go.mod, go.sum, sources) or the Go
+# A target is rebuilt only when its module (go.mod, go.sum, sources) or the Go
 # version changes; otherwise this prints "up to date" and exits at once.
+#
+#   bash testbed/build.sh              # the default targets (scripts/setup.sh)
+#   bash testbed/build.sh kube runc    # only these
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${ROTOR_CACHE_DIR:-$HOME/.cache/rotor}
-mkdir -p "$cache/bin"
+mkdir -p "$cache/bin" "$cache/cni/bin"
 
 # The Go checksum database does not list some OpenBao modules; go.sum pins them.
 export GONOSUMDB=${GONOSUMDB:-github.com/openbao}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
+go_version=$(go version)
 
-# build NAME MODULE_DIR PACKAGE [LDFLAGS]: go build MODULE_DIR/PACKAGE into $cache/bin/NAME
+# build NAME DIR [-o OUT] [-ldflags X] [-tags X] [-patch FILE=VENDORED] PKG...
+# go builds PKG... of the Go module in DIR, stripped (-s -w): one package to
+# $cache/bin/NAME, or with -o OUT each package to OUT/<its last path element>.
+# Reports progress as "$step $desc" (set by the loop below).
+# The target is keyed by `go version`, the extra flags and every file of the
+# module dir; an unchanged target is skipped in well under a second.
 build() {
-  local name=$1 dir=$2 pkg=$3 ldflags="-s -w ${4:-}"
-  local out="$cache/bin/$name"
+  local name=$1 dir=$2 out="" extra="" tags="" patch=""
+  shift 2
+  while [[ $1 == -* ]]; do
+    case $1 in
+      -o) out=$2 ;;
+      -ldflags) extra=$2 ;;
+      -tags) tags=$2 ;;
+      # -patch FILE=PATH: build from a vendored copy of the module whose vendor/PATH
+      # is replaced by FILE of DIR (go build -overlay refuses module-cache files).
+      -patch) patch=$2 ;;
+    esac
+    shift 2
+  done
+  local pkgs=("$@") bins=() stamp
+  if [[ -z $out ]]; then
+    out="$cache/bin/$name" bins=("$out") stamp="$out.key"
+  else
+    for p in "${pkgs[@]}"; do bins+=("$out/${p##*/}"); done
+    stamp="$out/.$name.key"
+  fi
   local key
-  key=$( (go version; [[ -z ${4:-} ]] || echo "$4"; cd "$dir" && cat go.mod go.sum $(find . -name '*.go' | sort)) | sha256sum | cut -c1-16)
-  if [[ -x "$out" && -f "$out.key" && "$(cat "$out.key")" == "$key" ]]; then
-    echo "testbed: $name is up to date ($out)"
+  key=$( (echo "$go_version"; [[ -z $extra ]] || echo "$extra"; [[ -z $tags$patch ]] || echo "tags=$tags patch=$patch"
+    cd "$dir" && cat go.mod go.sum $(find . -type f ! -name go.mod ! -name go.sum | sort)) | sha256sum | cut -c1-16)
+  local fresh=1 b
+  for b in "${bins[@]}"; do [[ -x $b ]] || fresh=0; done
+  if ((fresh)) && [[ -f $stamp && "$(cat "$stamp")" == "$key" ]]; then
+    echo "testbed: $step $desc: up to date"
     return
   fi
-  echo "testbed: building $name from $dir (this takes minutes on a cold cache) ..."
-  local start=$SECONDS
-  (cd "$dir" && go build -trimpath -ldflags="$ldflags" -o "$out.tmp" "$pkg")
-  mv "$out.tmp" "$out"
-  echo "$key" > "$out.key"
-  echo "testbed: built $name in $((SECONDS - start)) s, $(du -m "$out" | cut -f1) MiB"
+  echo "testbed: $step building $desc ..."
+
+  local start=$SECONDS cpu0 tmp
+  cpu0=$(cpu_seconds)
+  tmp=$(mktemp -d "$cache/.build-$name.XXXXXX")
+  # shellcheck disable=SC2064 # expand now: the trap outlives this function's locals
+  trap "rm -rf '$tmp'" EXIT
+  local flags=(-trimpath "-ldflags=-s -w $extra")
+  [[ -z $tags ]] || flags+=("-tags=$tags")
+  local src=$dir
+  if [[ -n $patch ]]; then
+    # A fixed path, so the Go build cache (keyed by it under -trimpath) is reused.
+    src="$cache/src/$name"
+    rm -rf "$src"
+    mkdir -p "$src"
+    cp -r "$dir/." "$src"
+    (cd "$src" && go mod vendor 2>&1) | { grep -v '^go: downloading ' || true; }
+    cp "$dir/${patch%%=*}" "$src/vendor/${patch#*=}"
+    flags+=(-mod=vendor)
+  fi
+  local target="$tmp/"
+  ((${#pkgs[@]} > 1)) || target="$tmp/${bins[0]##*/}"
+  # go reports each module it fetches on a cold cache; keep the log to what matters.
+  (cd "$src" && go build "${flags[@]}" -o "$target" "${pkgs[@]}" 2>&1) | { grep -v '^go: downloading ' || true; }
+  local sizes=""
+  for b in "${bins[@]}"; do
+    mv "$tmp/${b##*/}" "$b"
+    sizes+=", ${b##*/} $(du -m "$b" | cut -f1) MiB"
+  done
+  rm -rf "$tmp"
+  [[ -z $patch ]] || rm -rf "$src"
+  trap - EXIT
+  echo "$key" > "$stamp"
+  echo "testbed: $step built $name in $((SECONDS - start)) s, $(($(cpu_seconds) - cpu0)) s CPU (${sizes#, })"
 }
 
-# A module build of kube-apiserver reports "v0.0.0-master"; stamp the release it is
-# built from (k8s.io/kubernetes in go.mod), as Kubernetes' own build does.
+# CPU seconds (user + system) of every finished child of this shell so far: a
+# build's CPU time, unlike its wall time, hardly depends on what else runs.
+# ($$ is this shell even inside $(...); fields 16-17 of stat are its children's.)
+clock_ticks=$(getconf CLK_TCK)
+cpu_seconds() {
+  awk -v hz="$clock_ticks" '{ print int(($16 + $17) / hz) }' "/proc/$$/stat"
+}
+
+# Version of MODULE as required by the go.mod in DIR (read, not resolved: instant).
+required() {
+  awk -v m="$2" '$1 == m { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1/go.mod"
+}
+
+# A module build of Kubernetes reports "v0.0.0-master"; stamp the release it is
+# built from (k8s.io/kubernetes in go.mod), as Kubernetes' own build does
+# (hack/lib/version.sh: component-base for the servers, client-go for kubectl
+# and the user agents).
 kube_version_ldflags() {
-  local v
-  v=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$1")
-  local minor=${v#v1.}
+  local v minor pkg flags=""
+  v=$(required "$here/kube" k8s.io/kubernetes)
+  minor=${v#v1.}
   minor=${minor%%.*}
-  local pkg=k8s.io/component-base/version
-  echo "-X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "${flags# }"
 }
 
-# "kube" is one multi-call binary: "rotor-kube etcd ..." and "rotor-kube kube-apiserver ...".
-targets=${*:-openbao kube kustomize}
-for target in $targets; do
+# rotor-kube runs the command its name says, so a symlink per command works as the
+# upstream binary would (kubectl, kubelet, ...), e.g. on PATH.
+kube_links() {
+  local cmd
+  for cmd in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+    ln -sfn rotor-kube "$cache/bin/$cmd"
+  done
+}
+
+# Prometheus v3.X.Y is published as Go module v0.30X.Y (v0.305.0 is 3.5.0).
+prometheus_version() {
+  local v minor
+  v=$(required "$here/prometheus" github.com/prometheus/prometheus)
+  v=${v#v0.}
+  minor=${v%%.*}
+  echo "$((minor / 100)).$((minor % 100)).${v#*.}"
+}
+
+describe() {
+  case $1 in
+    openbao) echo "OpenBao server and CLI (bao)" ;;
+    kube) echo "rotor-kube $(required "$here/kube" k8s.io/kubernetes): etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy, kubectl" ;;
+    kustomize) echo "kustomize" ;;
+    containerd) echo "containerd $(required "$here/containerd" github.com/containerd/containerd/v2): containerd, ctr, containerd-shim-runc-v2" ;;
+    cni) echo "CNI plugins $(required "$here/containerd" github.com/containernetworking/plugins): bridge, host-local, loopback, portmap" ;;
+    runc) echo "runc $(required "$here/runc" github.com/opencontainers/runc) with seccomp" ;;
+    coredns) echo "CoreDNS $(required "$here/addons" github.com/coredns/coredns), cluster DNS plugins only" ;;
+    kube-router) echo "kube-router $(required "$here/addons" github.com/cloudnativelabs/kube-router/v2), NetworkPolicy firewall" ;;
+    prometheus) echo "Prometheus $(prometheus_version): prometheus, promtool, no web UI assets" ;;
+  esac
+}
+
+ctr_tags="no_btrfs no_devmapper no_zfs no_tracing urfave_cli_no_docs"
+
+default_targets="openbao kube kustomize containerd cni runc coredns kube-router prometheus"
+targets=(${*:-$default_targets})
+total_start=$SECONDS
+n=0
+for target in "${targets[@]}"; do
+  n=$((n + 1))
+  step="[$n/${#targets[@]}]"
+  desc=$(describe "$target")
+  [[ -n $desc ]] || { echo "testbed: unknown target $target (known: $default_targets)" >&2; exit 2; }
   case $target in
     openbao) build bao "$here/openbao" . ;;
-    kube) build rotor-kube "$here/kube" . "$(kube_version_ldflags "$here/kube/go.mod")" ;;
+    # "rotor-kube COMMAND ..." is one multi-call binary for the whole control plane and node.
+    kube)
+      build rotor-kube "$here/kube" -ldflags "$(kube_version_ldflags)" .
+      kube_links
+      ;;
     # kustomize is a `tool` of its module (go.mod pins it): no source file of ours.
     kustomize) build kustomize "$here/kustomize" sigs.k8s.io/kustomize/kustomize/v5 ;;
-    *) echo "testbed: unknown target $target" >&2; exit 2 ;;
+    # containerd and the CNI plugins share one module (one dependency graph, compiled once).
+    containerd)
+      build containerd "$here/containerd" -o "$cache/bin" -tags "$ctr_tags" \
+        -ldflags "-X github.com/containerd/containerd/v2/version.Version=$(required "$here/containerd" github.com/containerd/containerd/v2)" \
+        github.com/containerd/containerd/v2/cmd/{containerd,ctr,containerd-shim-runc-v2}
+      ;;
+    cni)
+      build cni "$here/containerd" -o "$cache/cni/bin" -tags "$ctr_tags" \
+        -ldflags "-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(required "$here/containerd" github.com/containernetworking/plugins)" \
+        github.com/containernetworking/plugins/plugins/{main/bridge,ipam/host-local,main/loopback,meta/portmap}
+      ;;
+    # runc pins runtime-spec 1.2 and containerd 2.2 needs 1.3: its own module. cgo + libseccomp-dev.
+    runc) build runc "$here/runc" -o "$cache/bin" -tags "seccomp urfave_cli_no_docs" github.com/opencontainers/runc ;;
+    coredns) build coredns "$here/addons" -o "$cache/bin" ./coredns ;;
+    kube-router)
+      build kube-router "$here/addons" -o "$cache/bin" \
+        -ldflags "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$(required "$here/addons" github.com/cloudnativelabs/kube-router/v2)" \
+        github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+      ;;
+    prometheus)
+      build prometheus "$here/prometheus" -o "$cache/bin" -patch plugins/plugins.go=github.com/prometheus/prometheus/plugins/plugins.go \
+        -ldflags "-X github.com/prometheus/common/version.Version=$(prometheus_version)" \
+        github.com/prometheus/prometheus/cmd/{prometheus,promtool}
+      ;;
   esac
 done
+echo "testbed: ${#targets[@]} targets ready in $((SECONDS - total_start)) s, $(cpu_seconds) s CPU ($cache)"
