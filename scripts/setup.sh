@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Rotor's demo and tests need, on a fresh Debian machine with Node 20
-# and Go 1.26: PostgreSQL server binaries, Node dependencies, and the testbed's
-# Go-built servers (cached outside git; a warm run takes seconds).
+# and Go 1.26: PostgreSQL server binaries, the cluster node's Debian packages, Node
+# dependencies, and the testbed's Go-built servers (cached outside git; a warm run
+# takes seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,21 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pgben
   $sudo_cmd apt-get update -qq
   # The package starts a system cluster where it can; Rotor runs its own throwaway servers.
   $sudo_cmd apt-get install -y -qq postgresql postgresql-contrib openssl >/dev/null
+fi
+
+# The node of the testbed cluster: kube-proxy and kube-router program iptables and
+# ipset, kube-proxy clears conntrack entries, the CNI portmap plugin may use nft;
+# runc is built with cgo against libseccomp (testbed/build.sh).
+node_packages="iptables ipset conntrack nftables libseccomp-dev pkg-config gcc"
+if ! command -v iptables >/dev/null || ! command -v ipset >/dev/null || ! command -v conntrack >/dev/null \
+  || ! command -v nft >/dev/null || ! command -v gcc >/dev/null || ! pkg-config --exists libseccomp 2>/dev/null; then
+  echo "setup: installing the cluster node's packages from Debian ($node_packages) ..."
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  # shellcheck disable=SC2086 # a list of package names
+  $sudo_cmd apt-get install -y -qq $node_packages >/dev/null
 fi
 
 # The testbed cluster's container images (testbed/images/build.sh): buildah and skopeo
