@@ -8,7 +8,8 @@
 // a VaultTap that follows the raft leader like the `vault-active` Service; HTTP
 // load from this process. One stack per test file.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,13 @@ export interface FaultStackOptions {
   rotateRoot?: boolean;
   /** Where Vault reaches PostgreSQL (e.g. a relay in between); default the server itself. */
   vaultDbAddress?: (db: PostgresServer) => { host: string; port: number };
+}
+
+/** deploy/vault/config.yaml as parsed, the parts the stack changes. */
+export interface VaultConfig {
+  auth?: unknown[];
+  policies: { name: string; file?: string; rules?: string }[];
+  secrets: { type: string; connections?: Record<string, unknown>[]; roles?: Record<string, unknown>[] }[];
 }
 
 export interface UsersApiProcess {
@@ -89,6 +97,7 @@ export class FaultStack {
   readonly #unsealerLog: () => string;
   readonly #adminPool: pg.Pool;
   readonly #apis: UsersApiProcess[] = [];
+  readonly #options: FaultStackOptions;
 
   private constructor(parts: {
     dir: string;
@@ -99,7 +108,9 @@ export class FaultStack {
     unsealerLog: () => string;
     keys: UnsealKeys;
     clusterId: string;
+    options: FaultStackOptions;
   }) {
+    this.#options = parts.options;
     this.dir = parts.dir;
     this.db = parts.db;
     this.cluster = parts.cluster;
@@ -138,11 +149,11 @@ export class FaultStack {
       const keys = await waitFor('the unsealer to store the keys', () => keyStore.load(), { timeoutMs: 90_000, intervalMs: 200 });
       assert.ok(keys.rootToken, 'the root token is kept (policy "keep")');
       const clusterId = await waitForHealthyCluster(cluster, keys.rootToken);
-      const stack = new FaultStack({ dir, db, cluster, unsealer, keyStore, unsealerLog: () => chunks.join(''), keys, clusterId });
+      const stack = new FaultStack({ dir, db, cluster, unsealer, keyStore, unsealerLog: () => chunks.join(''), keys, clusterId, options });
       for (const key of keys.keys) stack.secrets.addKey('unseal key', key);
       stack.secrets.add('root token', keys.rootToken);
       stack.secrets.add('postgres superuser password', db.superuserPassword);
-      await stack.#configure(options);
+      await stack.#configure();
       await stack.tap.start();
       return stack;
     } catch (err) {
@@ -153,14 +164,14 @@ export class FaultStack {
     }
   }
 
-  /** The shipped configuration, applied by the real `rotor configure apply`; then an approle login for users-api. */
-  async #configure(options: FaultStackOptions): Promise<void> {
-    const config = parse(readFileSync(join(REPO, 'deploy/vault/config.yaml'), 'utf8')) as {
-      auth?: unknown[];
-      policies: { file?: string }[];
-      secrets: { type: string; connections?: Record<string, unknown>[]; roles?: Record<string, unknown>[] }[];
-    };
-    // Kubernetes auth needs an API server; users-api logs in with approle here (set up below).
+  /**
+   * A copy of deploy/vault/config.yaml for this stack (file path returned): the shipped roles
+   * and statements; only addresses, TTLs and rotate-root differ, and the Kubernetes auth
+   * (which needs an API server) is left out. `mutate` may change it further.
+   */
+  writeConfig(name: string, mutate: (config: VaultConfig) => void = () => undefined): string {
+    const options = this.#options;
+    const config = parse(readFileSync(join(REPO, 'deploy/vault/config.yaml'), 'utf8')) as VaultConfig;
     delete config.auth;
     for (const policy of config.policies) if (policy.file !== undefined) policy.file = join(REPO, 'deploy/vault', policy.file);
     const target = options.vaultDbAddress?.(this.db) ?? { host: this.db.host, port: this.db.port };
@@ -174,13 +185,46 @@ export class FaultStack {
         if (options.roleTtl) Object.assign(role, { default_ttl: options.roleTtl.default, max_ttl: options.roleTtl.max });
       }
     }
-    const file = join(this.dir, 'vault-config.yaml');
+    mutate(config);
+    const file = join(this.dir, `${name}.yaml`);
     writeFileSync(file, stringify(config), { mode: 0o600 });
+    return file;
+  }
+
+  /** `rotor configure <plan|apply> --config <file>` against the active node with the root token. */
+  async configure(command: 'plan' | 'apply', file: string, extraArgs: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
     const tokenFile = join(this.dir, 'root-token');
     writeFileSync(tokenFile, this.keys.rootToken ?? '', { mode: 0o600 });
-    const applied = await rotor(['configure', 'apply', '--config', file, '--address', await this.activeAddress(), '--token-file', tokenFile], { PG_ROOT_PASSWORD: this.db.superuserPassword });
+    const result = await rotor(['configure', command, '--config', file, '--address', await this.activeAddress(), '--token-file', tokenFile, ...extraArgs], {
+      PG_ROOT_PASSWORD: this.db.superuserPassword,
+    });
+    this.configureOutput += result.stdout + result.stderr;
+    return result;
+  }
+
+  /** `rotor configure apply` started in the background, its output followed as it comes (to fault it mid-way). */
+  async configureInBackground(file: string): Promise<{ output(): string; exited: Promise<number | null> }> {
+    const tokenFile = join(this.dir, 'root-token');
+    writeFileSync(tokenFile, this.keys.rootToken ?? '', { mode: 0o600 });
+    const child = spawn(process.execPath, [join(REPO, 'packages/cli/bin/rotor.js'), 'configure', 'apply', '--config', file, '--address', await this.activeAddress(), '--token-file', tokenFile], {
+      cwd: REPO,
+      env: cleanEnv({ PG_ROOT_PASSWORD: this.db.superuserPassword }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    const exited = once(child, 'exit').then(([code]) => {
+      this.configureOutput += output;
+      return code as number | null;
+    });
+    return { output: () => output, exited };
+  }
+
+  /** The shipped configuration, applied by the real `rotor configure apply`; then an approle login for users-api. */
+  async #configure(): Promise<void> {
+    const applied = await this.configure('apply', this.writeConfig('vault-config'));
     assert.equal(applied.code, 0, `rotor configure apply failed:\n${applied.stderr.slice(-4000)}`);
-    this.configureOutput = applied.stdout + applied.stderr;
 
     const root = await this.root();
     await root.sys.enableAuth('approle', { type: 'approle' });
