@@ -1,5 +1,5 @@
 import { TestbedError } from '../errors.ts';
-import { kubeOk, type KubeTarget } from '../kube.ts';
+import { kubeOk, kubeRequest, type KubeTarget } from '../kube.ts';
 import { waitFor } from '../wait.ts';
 import { run, type RunResult } from './exec.ts';
 
@@ -53,6 +53,7 @@ interface ContainerStatus {
   ready: boolean;
   restartCount: number;
   state?: Record<string, { reason?: string; message?: string; exitCode?: number } | undefined>;
+  lastState?: Record<string, { reason?: string; message?: string; exitCode?: number } | undefined>;
 }
 
 interface Pod {
@@ -92,6 +93,17 @@ export async function podDiagnostics(api: KubeTarget, namespace: string, selecto
       const containers = [...(pod.status.initContainerStatuses ?? []).map((c) => `init ${describeContainer(c)}`), ...(pod.status.containerStatuses ?? []).map(describeContainer)];
       return `pod ${namespace}/${pod.metadata.name}: ${pod.status.phase ?? 'no phase'}${pod.status.reason ? ` ${pod.status.reason}` : ''}${unmet.length ? `; ${unmet.join(' ')}` : ''}${containers.length ? `; ${containers.join('; ')}` : ''}`;
     });
+    // The last words of containers that crashed: usually the reason.
+    for (const pod of pods.items) {
+      for (const c of [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])]) {
+        const terminated = c.state?.terminated ?? c.lastState?.terminated;
+        if (!terminated && c.restartCount === 0) continue;
+        const previous = c.state?.terminated ? 'false' : 'true';
+        const res = await kubeRequest<unknown>(api, 'GET', `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/log${query({ container: c.name, previous, tailLines: '8' })}`);
+        const text = (typeof res.body === 'string' ? res.body : JSON.stringify(res.body)).trim(); // a one-line JSON log arrives parsed
+        if (res.status === 200 && text) lines.push(`log ${pod.metadata.name}/${c.name}${previous === 'true' ? ' (previous)' : ''}:\n  ${text.split('\n').join('\n  ')}`);
+      }
+    }
     const events = await kubeOk<{ items: { type: string; reason: string; message: string; involvedObject: { kind: string; name: string } }[] }>(
       api,
       'GET',

@@ -1,27 +1,36 @@
 // A picture of everything on the host that a node could leave behind, so a test
 // can prove that stop() restored the host exactly.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { run } from './exec.ts';
 import { NODE_SYSCTLS, STATE_DIR, TRACKED_HOST_PATHS, pathEntries, readSysctl } from './host-state.ts';
 import { cgroupHierarchies, hostMounts } from './mounts.ts';
 import { CGROUP_ROOT } from './network.ts';
 import { podProcesses } from './cgroups.ts';
 import { RUN_DIR_PREFIX, defaultHostTools } from './teardown.ts';
-import { homedir, tmpdir } from 'node:os';
-import { cacheDir } from '../binaries.ts';
+import { tmpdir } from 'node:os';
 
 export type HostSnapshot = Record<string, string[]>;
 
-/** Processes running a binary from the testbed cache or runc, or living in the pods' cgroups. */
+/** What the node runs (CNI plugins run only for a moment, but a hung one counts too). */
+const NODE_EXECUTABLES = new Set(['rotor-kube', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'runc', 'kube-router', 'coredns', 'bridge', 'host-local', 'loopback', 'portmap']);
+
+/**
+ * Node processes: any of the node's executables, whatever runs them (other
+ * tests' OpenBao or kube-apiserver on the same machine name their own temp dirs
+ * and are not counted unless they run a node executable), anything naming a node
+ * run dir, and everything in the pods' cgroups.
+ */
 function nodeProcesses(): string[] {
-  const roots = [join(cacheDir(), 'bin'), join(cacheDir(), 'cni'), '/usr/sbin/runc'];
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      const exe = argv[0] ?? '';
-      if (roots.some((r) => exe.startsWith(r)) || argv.some((a) => a.includes(`/${RUN_DIR_PREFIX}`))) found.push(argv.join(' '));
+      const exe = basename(argv[0] ?? '');
+      const subcommand = argv[1] ?? '';
+      // rotor-kube etcd/kube-apiserver also serve other tests (startKubeApiserver): only its node components count.
+      const nodeComponent = exe === 'rotor-kube' ? !['etcd', 'kube-apiserver'].includes(subcommand) : NODE_EXECUTABLES.has(exe);
+      if (nodeComponent || argv.some((a) => a.includes(`/${RUN_DIR_PREFIX}`))) found.push(argv.join(' '));
     } catch {
       // exited while we looked
     }
@@ -30,15 +39,13 @@ function nodeProcesses(): string[] {
 }
 
 /**
- * Mounts that other tools on a shared machine make and remove on their own
- * (the image builds' buildah storage): not the node's, so not compared.
+ * Mounts that other tools on a shared machine make and remove on their own: the
+ * image builds' buildah storage (below .../images/storage/ of any testbed cache,
+ * a cold-cache build's too) and podman's. Not the node's, so not compared.
  */
-const FOREIGN_MOUNTS = (): string[] => [
-  `${join(cacheDir(), 'images', 'storage')}/`,
-  `${join(homedir(), '.cache', 'rotor', 'images', 'storage')}/`,
-  '/var/lib/containers/',
-  '/run/containers/',
-];
+function foreignMount(mountPoint: string): boolean {
+  return mountPoint.includes('/images/storage/') || mountPoint.startsWith('/var/lib/containers/') || mountPoint.startsWith('/run/containers/');
+}
 
 const lines = (text: string): string[] => text.split('\n').map((l) => l.trimEnd()).filter(Boolean);
 
@@ -72,7 +79,7 @@ export async function hostSnapshot(): Promise<HostSnapshot> {
   return {
     processes: nodeProcesses(),
     mounts: hostMounts()
-      .filter((m) => !FOREIGN_MOUNTS().some((dir) => m.mountPoint.startsWith(dir)))
+      .filter((m) => !foreignMount(m.mountPoint))
       .map((m) => `${m.mountPoint} ${m.fsType} ${m.source}`),
     netns: [...(await out(tools.ip, ['netns', 'list'])), ...(pathEntries('/run/netns') ?? []).map((n) => `/run/netns/${n}`)],
     links: (await out(tools.ip, ['-o', 'link', 'show'])).map((l) => l.replace(/^\d+: /, '').replace(/ link\/.*$/, '')),
