@@ -171,10 +171,22 @@ async function unseal(options: UnsealOptions): Promise<void> {
   const health = new HealthServer(unsealer, unsealer.registry);
   if (options.healthPort !== undefined) await health.listen(options.healthPort);
   unsealer.start();
-  const stop = (): void => void unsealer.stop().catch(() => undefined);
+  let signalled = (): void => undefined;
+  const stopSignal = new Promise<void>((resolve) => (signalled = resolve));
+  const stop = (): void => {
+    signalled();
+    if (unsealer.state === 'running') void unsealer.stop().catch(() => undefined);
+  };
   process.once('SIGTERM', stop).once('SIGINT', stop);
   try {
     const alarm = await unsealer.done();
+    if (alarm && options.healthPort !== undefined && unsealer.state === 'halted') {
+      // Halted stays up until stopped: /healthz answers 503 and /metrics shows the alarm
+      // (rotor_unsealer_passes_total{result="alarm"}), which an exit would take away
+      // before Prometheus could scrape it. A restart would not fix an alarm anyway.
+      log.error({ code: alarm.code }, 'halted: serving /healthz (503) and /metrics until stopped');
+      await stopSignal;
+    }
     if (alarm) throw alarm;
   } finally {
     process.off('SIGTERM', stop).off('SIGINT', stop);
