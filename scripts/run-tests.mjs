@@ -59,7 +59,8 @@ for (const phase of phases) {
 }
 if (phases.length > 1) {
   // One closing line over both runs, in the form CI reads.
-  console.log(`tests: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+  // A cancelled test (its file timed out or crashed) counts as failed.
+  console.log(`tests: ${totals.pass} passed, ${totals.fail + totals.cancelled} failed, ${totals.skipped} skipped`);
 }
 process.exit(failed || totals.fail > 0 || totals.cancelled > 0 ? 1 : 0);
 
