@@ -43,3 +43,12 @@ export function postgresBinDir(): string {
   }
   return join(root, newest, 'bin');
 }
+
+/** Prometheus and promtool, built from their Go module by testbed/build.sh (target prometheus). */
+export function prometheusBinary(): string {
+  return cachedBinary('ROTOR_PROMETHEUS_BIN', 'prometheus');
+}
+
+export function promtoolBinary(): string {
+  return cachedBinary('ROTOR_PROMTOOL_BIN', 'promtool');
+}
