@@ -20,9 +20,9 @@ fi
 # The node of the testbed cluster: kube-proxy and kube-router program iptables and
 # ipset, kube-proxy clears conntrack entries, the CNI portmap plugin may use nft;
 # runc is built with cgo against libseccomp (testbed/build.sh).
-node_packages="iptables ipset conntrack nftables libseccomp-dev pkg-config gcc"
+node_packages="iptables ipset conntrack nftables nfacct libseccomp-dev pkg-config gcc"
 if ! command -v iptables >/dev/null || ! command -v ipset >/dev/null || ! command -v conntrack >/dev/null \
-  || ! command -v nft >/dev/null || ! command -v gcc >/dev/null || ! pkg-config --exists libseccomp 2>/dev/null; then
+  || ! command -v nft >/dev/null || ! command -v nfacct >/dev/null || ! command -v gcc >/dev/null || ! pkg-config --exists libseccomp 2>/dev/null; then
   echo "setup: installing the cluster node's packages from Debian ($node_packages) ..."
   export DEBIAN_FRONTEND=noninteractive
   sudo_cmd=""

@@ -147,7 +147,7 @@ describe('the Kubernetes node', { timeout: 40 * MINUTE }, () => {
     assert.match((await lookup('registry.k8s.io')).trim(), /^ERR (ENOTFOUND|EAI_AGAIN|ESERVFAIL)/);
   });
 
-  it('reaches a pod through its Service ClusterIP, from a pod and from the host', async () => {
+  it('reaches a pod through its Service ClusterIP, from a pod, from the host and from itself', async () => {
     await live().apply({
       apiVersion: 'v1',
       kind: 'Service',
@@ -167,6 +167,10 @@ describe('the Kubernetes node', { timeout: 40 * MINUTE }, () => {
     assert.equal((JSON.parse(fromPod) as { pod: string }).pod, 'web');
     const fromHost = (await (await fetch(`http://${clusterIp}/`, { signal: AbortSignal.timeout(5_000) })).json()) as { pod: string };
     assert.equal(fromHost.pod, 'web');
+    // Hairpin: the pod reaches itself through its own Service (back out of the same bridge port).
+    // The full name: inside the pod, "web" alone is its own hostname (the kubelet's /etc/hosts).
+    const hairpin = await live().kubectl(['-n', 'np-server', 'exec', 'web', '--', 'node', '-e', fetchScript('http://web.np-server.svc.cluster.local/')]);
+    assert.equal((JSON.parse(hairpin) as { pod: string }).pod, 'web');
   });
 
   it('enforces a NetworkPolicy: default-deny blocks the client, an allow rule lets it back in', async () => {
