@@ -10,6 +10,7 @@ export type DbCredentialsErrorCode =
   | 'DBCREDS_FILE_INVALID'
   | 'DBCREDS_VERIFY_FAILED'
   | 'DBCREDS_EXPIRED'
+  | 'DBCREDS_REFUSED'
   | 'DBCREDS_VAULT'
   | 'DBCREDS_LOGIN';
 

@@ -154,10 +154,10 @@ export class RotatingPool {
     }
     if (first.ok) return first.value;
     const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
-    if (next === undefined) throw first.error;
+    if (next === undefined) throw refusal(first, gen);
     const second = await this.#attempt(next, run);
     if (second.ok) return second.value;
-    throw second.error;
+    throw refusal(second, next);
   }
 
   /**
@@ -173,10 +173,10 @@ export class RotatingPool {
     const first = await this.#attempt(gen, run);
     if (first.ok) return first.value;
     const next = first.credentialsRefused ? await this.#recover(gen) : undefined;
-    if (next === undefined || first.stage === 'run') throw first.error;
+    if (next === undefined || first.stage === 'run') throw refusal(first, gen);
     const second = await this.#attempt(next, run);
     if (second.ok) return second.value;
-    throw second.error;
+    throw refusal(second, next);
   }
 
   /** Stops following the source, waits for in-flight operations, ends every pool. */
@@ -298,6 +298,8 @@ export class RotatingPool {
       } catch (error) {
         if (breaksConnection(error)) broken = error;
         const credentialsRefused = isLoginRefused(error) || (isPermissionDenied(error) && !broken && (await credentialsRevoked(client, gen.creds.username)));
+        // A session of a revoked role is useless (and may outlive the role): never reuse it.
+        if (credentialsRefused) broken ??= error;
         return { ok: false, error, stage: 'run', credentialsRefused };
       } finally {
         client.removeListener('error', onError);
@@ -372,6 +374,19 @@ export class RotatingPool {
       }
     })().finally(gen.markClosed);
   }
+}
+
+/**
+ * The error to hand to the caller: refused credentials (login refused, or a
+ * permission error because the role was revoked) become DBCREDS_REFUSED, so a
+ * revoked role reads as "no usable credentials" rather than a forbidden query.
+ */
+function refusal(failed: Extract<Attempt<unknown>, { ok: false }>, gen: Generation): unknown {
+  if (!failed.credentialsRefused) return failed.error;
+  return new DbCredentialsError('DBCREDS_REFUSED', `the database refused the credentials of ${gen.creds.username}: ${errorSummary(failed.error).message}`, {
+    username: gen.creds.username,
+    ...(gen.creds.leaseId === undefined ? {} : { leaseId: gen.creds.leaseId }),
+  }, { cause: failed.error });
 }
 
 /**

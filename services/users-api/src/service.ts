@@ -10,10 +10,11 @@ import type { Config } from './config.ts';
 import { createCredentialSource } from './credential-source.ts';
 import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from './expiry-exit.ts';
 import { Readiness } from './readiness.ts';
+import { RefusalNotifyingSource } from './refused-credentials.ts';
 import { evictPod, type KubernetesAccess } from './self-eviction.ts';
 
 /** db-credentials codes meaning "no usable credentials right now": answered 503, not 500. */
-const UNAVAILABLE_CODES = new Set(['DBCREDS_STOPPED', 'DBCREDS_NOT_STARTED', 'DBCREDS_VERIFY_FAILED', 'DBCREDS_VAULT', 'DBCREDS_LOGIN', 'DBCREDS_EXPIRED']);
+const UNAVAILABLE_CODES = new Set(['DBCREDS_STOPPED', 'DBCREDS_NOT_STARTED', 'DBCREDS_VERIFY_FAILED', 'DBCREDS_VAULT', 'DBCREDS_LOGIN', 'DBCREDS_EXPIRED', 'DBCREDS_REFUSED']);
 const PING_TIMEOUT_MS = 2_000;
 
 export interface ServiceOptions {
@@ -37,6 +38,8 @@ export class Service {
   readonly #kubernetes: KubernetesAccess | undefined;
   readonly #random: () => number;
   readonly #leaving = new AbortController();
+  /** Init-container mode: aborted when the database refused the credentials (leave now, not at expiry). */
+  readonly #refused = new AbortController();
   #stopped: Promise<void> | undefined;
   #address: string | undefined;
   #onSelfStop: (() => void) | undefined;
@@ -59,7 +62,11 @@ export class Service {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const metrics = new CredentialMetrics(registry);
-    const source = options.source ?? createCredentialSource(config.credentials, metrics, logger);
+    const initContainer = config.credentials.mode === 'file' && config.credentials.refresh === 'none';
+    let onRefused = (): void => undefined;
+    const created = options.source ?? createCredentialSource(config.credentials, metrics, logger);
+    // Nothing renews an init container's credentials: a refusal means they are gone for good.
+    const source = initContainer ? new RefusalNotifyingSource(created, () => onRefused()) : created;
     if (config.credentials.mode === 'static') {
       logger.warn('CREDENTIALS_MODE=static: fixed database credentials, for local development only; nothing rotates them');
     }
@@ -109,7 +116,17 @@ export class Service {
       await source.stop().catch(() => undefined);
       throw err;
     }
-    return new Service({ app, registry, pool, readiness, source }, options);
+    const service = new Service({ app, registry, pool, readiness, source }, options);
+    onRefused = () => service.#credentialsRefused();
+    return service;
+  }
+
+  /** Init-container mode: the database refused the credentials; leave now rather than at expiry. */
+  #credentialsRefused(): void {
+    if (this.#refused.signal.aborted) return;
+    this.#log.warn('the database refused the init container\'s credentials (revoked?): nothing can renew them here, leaving now');
+    this.readiness.leave('database refused the credentials');
+    this.#refused.abort();
   }
 
   /** Starts listening; in init-container mode also schedules leaving before expiry. */
@@ -172,7 +189,10 @@ export class Service {
     this.#log.info({ expiresAt: expiresAt.toISOString(), leaveAt: new Date(leaveAt).toISOString() }, 'credentials are not refreshed (init container): will leave before they expire');
     try {
       // A long-safe wait: init-container credentials may live 768 h (Vault's default TTL).
-      await longDelay(leaveAt - Date.now(), { signal, ref: false });
+      // Cut short if the database refuses the credentials before then.
+      await longDelay(leaveAt - Date.now(), { signal: AbortSignal.any([signal, this.#refused.signal]), ref: false }).catch((err: unknown) => {
+        if (signal.aborted || !this.#refused.signal.aborted) throw err;
+      });
       const pod = this.#config.pod;
       while (this.#kubernetes !== undefined && pod !== undefined && Date.now() < deadline) {
         const result = await evictPod(this.#kubernetes, pod).catch((err: unknown) => {
@@ -183,7 +203,7 @@ export class Service {
         if (result.outcome === 'evicted') return; // SIGTERM follows and runs stop().
         await delay(evictionRetryDelay(Date.now(), deadline, this.#random()), undefined, { signal, ref: false });
       }
-      await this.stop('credentials expiring');
+      await this.stop(this.#refused.signal.aborted ? 'credentials refused by the database' : 'credentials expiring');
       this.#onSelfStop?.();
     } catch (err) {
       if (!signal.aborted) this.#log.error({ err }, 'leaving before expiry failed');

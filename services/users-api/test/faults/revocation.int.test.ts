@@ -5,15 +5,26 @@
 //     owns, then drop it. Vault's default revocation, on the same situation,
 //     fails and leaves the role behind (the control that makes this test able
 //     to fail).
-// 6:  an admin revokes the lease users-api holds (direct mode) under HTTP load:
-//     0 failed requests, the old role is gone from pg_roles, and the recovery
-//     path used is exactly the expected one (one refresh on refused credentials).
+// 6:  an admin revokes the lease users-api holds, under HTTP load, in each mode.
+//     Direct: 0 failed requests, the old role is gone from pg_roles, and the
+//     recovery path used is exactly the expected one (one refresh on refused
+//     credentials). Init container and sidecar cannot fetch credentials
+//     themselves: no request fails while valid credentials exist; the init
+//     container's service leaves at once (not ready, then exits for a new pod);
+//     the sidecar's is not ready until its agent renders new credentials, then
+//     serves again by itself. With several replicas the Service routes around
+//     a not-ready pod; with one, as here, the requests in that window fail.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { waitFor } from '@rotor/testbed';
-import { HttpLoad } from './load.ts';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ServerProcess, readLog, waitFor } from '@rotor/testbed';
+import { HttpLoad, ReadinessWatch } from './load.ts';
 import { FaultStack, samplesBy } from './stack.ts';
+
+const TEMPLATE = fileURLToPath(new URL('../../../../packages/db-credentials/templates/db-creds.json.ctmpl', import.meta.url));
 
 interface Lease {
   leaseId: string;
@@ -141,5 +152,126 @@ describe('fault matrix: revocation (scenarios 10 and 6)', { timeout: 300_000 }, 
     await api.stop();
     assert.equal(api.process.describeExit(), 'code 0');
     stack.assertNoSecretsInAnyLog();
+  });
+
+  /** A lease rendered as the init container's agent renders it (the shipped template's format). */
+  function renderFile(path: string, lease: Lease & { leaseDuration: number }): void {
+    writeFileSync(path, JSON.stringify({ username: lease.username, password: lease.password, lease_id: lease.leaseId, lease_duration: lease.leaseDuration, renewable: true, issued_at: Math.floor(Date.now() / 1000) }), { mode: 0o600 });
+  }
+
+  it('6 (init-container mode): revoked credentials make users-api leave at once; failures only after the revocation', async () => {
+    const root = await stack.root();
+    const issued = await root.database.creds('db-reader-role');
+    stack.secrets.add('db password', issued.data.password);
+    const file = join(stack.dir, 'init-db-creds.json');
+    renderFile(file, { leaseId: issued.leaseId, username: issued.data.username, password: issued.data.password, leaseDuration: issued.leaseDuration });
+    const api = await stack.startUsersApi('users-api-init', { CREDENTIALS_MODE: 'file', CREDENTIALS_FILE: file, CREDENTIALS_REFRESH: 'none' });
+    const load = new HttpLoad(api.url);
+    const ready = new ReadinessWatch(api.url);
+    const t = { revokedAt: 0, notReadyAt: 0 };
+    try {
+      await waitFor('load running', () => Promise.resolve(load.ok > 50 ? true : undefined), { timeoutMs: 30_000 });
+      t.revokedAt = Date.now();
+      await root.sys.revokeLease(issued.leaseId);
+      await waitFor('users-api to leave on its own', () => Promise.resolve(api.process.running ? undefined : true), { timeoutMs: 60_000, intervalMs: 100 });
+      t.notReadyAt = ready.firstNotReadyAfter(t.revokedAt) ?? Number.NaN;
+    } finally {
+      await load.stop();
+      await ready.stop();
+    }
+    const failures = load.failures();
+    console.log(
+      `scenario 6 (init container): ${load.records.length} requests, ${failures.length} failed, all after the revocation (${load.describeFailures()}); ` +
+        `not ready ${t.notReadyAt - t.revokedAt} ms and gone (exit ${api.process.describeExit()}) after the revocation: a new pod renders fresh credentials`,
+    );
+    assert.deepEqual(failures.filter((f) => f.wallEnd < t.revokedAt), [], 'no failure while the credentials were valid');
+    assert.ok(t.notReadyAt >= t.revokedAt, 'not ready after the revocation');
+    assert.equal(api.process.describeExit(), 'code 0', 'left gracefully (without Kubernetes: stopped on its own)');
+    assert.match(api.log(), /database refused the init container's credentials/);
+    assert.match(api.log(), /"reason":"credentials refused by the database"/);
+    assert.deepEqual(await stack.sql(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [issued.data.username]), [], 'the revoked role is gone');
+  });
+
+  it('6 (sidecar mode): revoked credentials: not ready until the agent renders new ones, then serving again by itself', async () => {
+    // A short lease so the agent's next renewal (where it notices the revocation) comes soon.
+    const root = await stack.root();
+    const role = await root.database.readRole('db-reader-role');
+    assert.ok(role);
+    await root.database.writeRole('db-reader-role', { dbName: role.dbName, creationStatements: role.creationStatements, revocationStatements: role.revocationStatements ?? [], defaultTtl: 15, maxTtl: 3600 });
+    const home = join(stack.dir, 'agent');
+    mkdirSync(join(home, 'secrets'), { recursive: true });
+    writeFileSync(join(home, 'role-id'), stack.approle.roleId);
+    writeFileSync(join(home, 'secret-id'), stack.approle.secretId, { mode: 0o600 });
+    const credsFile = join(home, 'secrets', 'db-creds.json');
+    writeFileSync(
+      join(home, 'agent.hcl'),
+      `vault {
+  address = "${stack.tap.address}"
+}
+auto_auth {
+  method "approle" {
+    config = {
+      role_id_file_path = "${join(home, 'role-id')}"
+      secret_id_file_path = "${join(home, 'secret-id')}"
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" {
+    config = {
+      path = "${join(home, '.vault-token')}"
+    }
+  }
+}
+template {
+  source      = "${TEMPLATE}"
+  destination = "${credsFile}"
+  perms       = "0600"
+}
+`,
+    );
+    const agent = new ServerProcess({ name: 'bao agent (sidecar)', command: stack.cluster.binary, args: ['agent', `-config=${join(home, 'agent.hcl')}`], logFile: join(home, 'agent.log'), env: { PATH: process.env.PATH, HOME: home }, cwd: home });
+    try {
+      const first = await waitFor('the agent to render', () => Promise.resolve(existsSync(credsFile) ? (JSON.parse(readFileSync(credsFile, 'utf8')) as { username: string; password: string; lease_id: string }) : undefined), {
+        timeoutMs: 60_000,
+        signal: agent.exitSignal,
+      });
+      stack.secrets.add('db password', first.password);
+      stack.secrets.add('vault token (agent approle login)', readFileSync(join(home, '.vault-token'), 'utf8').trim());
+      const api = await stack.startUsersApi('users-api-sidecar', { CREDENTIALS_MODE: 'file', CREDENTIALS_FILE: credsFile, CREDENTIALS_REFRESH: 'agent' });
+      const load = new HttpLoad(api.url);
+      const ready = new ReadinessWatch(api.url);
+      const t = { revokedAt: 0, renderedAt: 0 };
+      try {
+        await waitFor('load running', () => Promise.resolve(load.ok > 50 ? true : undefined), { timeoutMs: 30_000 });
+        t.revokedAt = Date.now();
+        await root.sys.revokeLease(first.lease_id);
+        await waitFor('the agent to render new credentials', () => {
+          const now = JSON.parse(readFileSync(credsFile, 'utf8')) as { username: string; password: string };
+          if (now.username === first.username) return Promise.resolve(undefined);
+          stack.secrets.add('db password', now.password);
+          return Promise.resolve(true);
+        }, { timeoutMs: 60_000, intervalMs: 100 });
+        t.renderedAt = Date.now();
+        const settled = load.ok;
+        await waitFor('serving again', () => Promise.resolve(load.ok > settled + 50 && ready.samples.at(-1)?.status === 200 ? true : undefined), { timeoutMs: 30_000 });
+      } finally {
+        await load.stop();
+        await ready.stop();
+      }
+      const failures = load.failures();
+      const notReadyAt = ready.firstNotReadyAfter(t.revokedAt);
+      console.log(
+        `scenario 6 (sidecar): ${load.records.length} requests, ${failures.length} failed, all between the revocation and the agent's new render ` +
+          `(${t.renderedAt - t.revokedAt} ms without valid credentials; ${load.describeFailures()}); not ready ${String((notReadyAt ?? Number.NaN) - t.revokedAt)} ms after the revocation`,
+      );
+      assert.deepEqual(failures.filter((f) => f.wallEnd < t.revokedAt || f.wallStart > t.renderedAt + 5_000), [], 'failures only while no valid credentials existed');
+      assert.ok(notReadyAt !== undefined && notReadyAt < t.renderedAt, 'not ready while the credentials were refused');
+      assert.ok(((await api.rotations())['file-changed'] ?? 0) >= 1, 'users-api followed the new file by itself');
+      assert.deepEqual(await stack.sql(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [first.username]), [], 'the revoked role is gone');
+      await api.stop();
+    } finally {
+      await agent.stop();
+    }
+    stack.assertNoSecretsInAnyLog([readLog(join(home, 'agent.log'), 'sidecar agent')]);
   });
 });

@@ -44,8 +44,8 @@ export interface FaultStackOptions {
   roleTtl?: { default: string; max: string };
   /** rotate-root as config.yaml ships it (default off: most faults do not need it). */
   rotateRoot?: boolean;
-  /** Where Vault reaches PostgreSQL (e.g. a relay in between); default the server itself. */
-  vaultDbAddress?: (db: PostgresServer) => { host: string; port: number };
+  /** Where Vault reaches PostgreSQL (e.g. a relay in between, started here); default the server itself. */
+  vaultDbAddress?: (db: PostgresServer) => Promise<{ host: string; port: number }>;
 }
 
 /** deploy/vault/config.yaml as parsed, the parts the stack changes. */
@@ -98,6 +98,7 @@ export class FaultStack {
   readonly #adminPool: pg.Pool;
   readonly #apis: UsersApiProcess[] = [];
   readonly #options: FaultStackOptions;
+  readonly #dbTarget: { host: string; port: number };
 
   private constructor(parts: {
     dir: string;
@@ -109,8 +110,10 @@ export class FaultStack {
     keys: UnsealKeys;
     clusterId: string;
     options: FaultStackOptions;
+    dbTarget: { host: string; port: number };
   }) {
     this.#options = parts.options;
+    this.#dbTarget = parts.dbTarget;
     this.dir = parts.dir;
     this.db = parts.db;
     this.cluster = parts.cluster;
@@ -149,7 +152,8 @@ export class FaultStack {
       const keys = await waitFor('the unsealer to store the keys', () => keyStore.load(), { timeoutMs: 90_000, intervalMs: 200 });
       assert.ok(keys.rootToken, 'the root token is kept (policy "keep")');
       const clusterId = await waitForHealthyCluster(cluster, keys.rootToken);
-      const stack = new FaultStack({ dir, db, cluster, unsealer, keyStore, unsealerLog: () => chunks.join(''), keys, clusterId, options });
+      const dbTarget = (await options.vaultDbAddress?.(db)) ?? { host: db.host, port: db.port };
+      const stack = new FaultStack({ dir, db, cluster, unsealer, keyStore, unsealerLog: () => chunks.join(''), keys, clusterId, options, dbTarget });
       for (const key of keys.keys) stack.secrets.addKey('unseal key', key);
       stack.secrets.add('root token', keys.rootToken);
       stack.secrets.add('postgres superuser password', db.superuserPassword);
@@ -174,7 +178,7 @@ export class FaultStack {
     const config = parse(readFileSync(join(REPO, 'deploy/vault/config.yaml'), 'utf8')) as VaultConfig;
     delete config.auth;
     for (const policy of config.policies) if (policy.file !== undefined) policy.file = join(REPO, 'deploy/vault', policy.file);
-    const target = options.vaultDbAddress?.(this.db) ?? { host: this.db.host, port: this.db.port };
+    const target = this.#dbTarget;
     for (const engine of config.secrets.filter((s) => s.type === 'database')) {
       for (const connection of engine.connections ?? []) {
         connection.connection_url = `postgresql://{{username}}:{{password}}@${target.host}:${target.port}/postgres?sslmode=disable`;
