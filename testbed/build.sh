@@ -145,12 +145,13 @@ describe() {
     coredns) echo "CoreDNS $(required "$here/addons" github.com/coredns/coredns), cluster DNS plugins only" ;;
     kube-router) echo "kube-router $(required "$here/addons" github.com/cloudnativelabs/kube-router/v2), NetworkPolicy firewall" ;;
     prometheus) echo "Prometheus $(prometheus_version): prometheus, promtool, no web UI assets" ;;
+    alertmanager) echo "Alertmanager $(required "$here/prometheus" github.com/prometheus/alertmanager)" ;;
   esac
 }
 
 ctr_tags="no_btrfs no_devmapper no_zfs no_tracing urfave_cli_no_docs"
 
-default_targets="openbao kube kustomize containerd cni runc coredns kube-router prometheus"
+default_targets="openbao kube kustomize containerd cni runc coredns kube-router prometheus alertmanager"
 targets=(${*:-$default_targets})
 total_start=$SECONDS
 n=0
@@ -191,6 +192,12 @@ for target in "${targets[@]}"; do
       build prometheus "$here/prometheus" -o "$cache/bin" -patch plugins/plugins.go=github.com/prometheus/prometheus/plugins/plugins.go \
         -ldflags "-X github.com/prometheus/common/version.Version=$(prometheus_version)" \
         github.com/prometheus/prometheus/cmd/{prometheus,promtool}
+      ;;
+    # Prometheus 3.5.0 itself requires Alertmanager v0.28.1: one module, one dependency graph.
+    # Not amtool: its cli package does not build against the prometheus/common that Prometheus pins.
+    alertmanager)
+      build alertmanager "$here/prometheus" -ldflags "-X github.com/prometheus/common/version.Version=$(required "$here/prometheus" github.com/prometheus/alertmanager | sed 's/^v//')" \
+        github.com/prometheus/alertmanager/cmd/alertmanager
       ;;
   esac
 done

@@ -19,7 +19,7 @@ work=$out/work
 storage=$out/storage
 mkdir -p "$out" "$work" "$storage"
 
-all_images="debian node rotor openbao postgres pause coredns prometheus injector"
+all_images="debian node rotor openbao postgres pause coredns prometheus alertmanager injector"
 requested=${*:-}
 for name in $requested; do
   [[ " $all_images " == *" $name "* ]] || { echo "images: unknown image $name (one of: $all_images)" >&2; exit 2; }
@@ -226,6 +226,10 @@ stage_prometheus() {
   stage_binary prometheus "$1"
   stage_binary promtool "$1"
 }
+stage_alertmanager() {
+  check_version alertmanager "$("$cache/bin/alertmanager" --version 2>&1)"
+  stage_binary alertmanager "$1"
+}
 
 # check_version NAME OUTPUT: the binary's own version output names the ref's tag.
 check_version() {
@@ -247,6 +251,7 @@ inputs() {
     pause) gcc --version | head -1 ;;
     coredns) echo "${keys[debian]}"; binary_identity "$cache/bin/coredns" ;;
     prometheus) echo "${keys[debian]}"; binary_identity "$cache/bin/prometheus"; binary_identity "$cache/bin/promtool" ;;
+    alertmanager) echo "${keys[debian]}"; binary_identity "$cache/bin/alertmanager" ;;
     injector) echo "${keys[node]}"; injector_files | (cd "$repo" && xargs -d '\n' sha256sum) ;;
   esac
 }
@@ -254,14 +259,14 @@ inputs() {
 # The base image each recipe's FROM gets (--build-arg BASE), and what must exist first.
 base_of() {
   case $1 in
-    node | openbao | postgres | coredns | prometheus) echo debian ;;
+    node | openbao | postgres | coredns | prometheus | alertmanager) echo debian ;;
     rotor | injector) echo node ;;
   esac
 }
 binary_of() {
   case $1 in
     openbao) echo bao ;;
-    coredns | prometheus) echo "$1" ;;
+    coredns | prometheus | alertmanager) echo "$1" ;;
   esac
 }
 

@@ -93,6 +93,7 @@ smoke() {
     postgres) ctr "${run[@]}" --user 999:999 "$image" "$id" sh -c 'id -un; postgres --version; pg_isready --version' ;;
     coredns) ctr "${run[@]}" "$image" "$id" /coredns -version ;;
     prometheus) ctr "${run[@]}" "$image" "$id" /bin/prometheus --version ;;
+    alertmanager) ctr "${run[@]}" "$image" "$id" /bin/alertmanager --version ;;
     injector) ctr "${run[@]}" "$image" "$id" node -e 'import("/app/testbed/dist/src/injector.js").then((m) => console.log(process.getuid(), typeof m.mutatePod))' ;;
     pause)
       # Runs until SIGTERM, then exits 0 (ctr run's own exit status is the task's).
