@@ -253,6 +253,8 @@ describe('the Kubernetes node', { timeout: 40 * MINUTE }, () => {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       await waitFor('the crashing process to start its node', () => Promise.resolve(output.includes('NODE UP') ? true : undefined), { timeoutMs: 6 * MINUTE, intervalMs: 500 });
+      // Another process's node: a start waits for the machine, then gives up naming the holder.
+      await assert.rejects(startKubeNode({ lockTimeoutMs: 3_000 }), new RegExp(`already running on this machine \\(pid ${child.pid}, .*still after waiting`));
     } finally {
       child.kill('SIGKILL');
       if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');

@@ -2,7 +2,7 @@
 // /run: the lock keeps a second node from starting, and after a crash the file
 // tells cleanupStaleNode() what to restore. /run is cleared at boot, like the
 // iptables rules, links and mounts it describes.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { TestbedError } from '../errors.ts';
 
 export const STATE_DIR = '/run/rotor-testbed-node';
@@ -106,27 +106,51 @@ export function readNodeState(): NodeState | undefined {
   }
 }
 
+export type LockAttempt = { acquired: true; stale?: NodeState } | { acquired: false; holder: NodeState };
+
 /**
- * Takes the node lock: resolves with the state of a crashed earlier run (its
- * owner is gone) for the caller to clean up first, or undefined when the host was
- * free. Throws when a live process holds the lock.
+ * One try at the node lock. Acquired: with the state of a crashed earlier run
+ * (its owner is gone) for the caller to clean up first, if there was one. Not
+ * acquired: a live process holds it. A stale lock is taken over by renaming it
+ * away first, so of two processes finding it only one gets it.
  */
-export function acquireNodeLock(state: NodeState): NodeState | undefined {
+export function tryNodeLock(state: NodeState): LockAttempt {
   mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
-  try {
-    writeFileSync(STATE_FILE, JSON.stringify(state), { flag: 'wx', mode: 0o600 });
-    return undefined;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
+  const create = (): boolean => {
+    try {
+      writeFileSync(STATE_FILE, JSON.stringify(state), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return false;
+    }
+  };
+  if (create()) return { acquired: true };
   const held = readNodeState();
-  if (held && alive(held.pid)) {
-    throw new TestbedError(
-      'TESTBED_NODE_BUSY',
-      `a Kubernetes node is already running on this machine (pid ${held.pid}, ${held.runDir ?? 'starting'}): only one can, since it owns ${STATE_DIR}, the rotor0 bridge and its addresses`,
-    );
+  if (held && alive(held.pid)) return { acquired: false, holder: held };
+  const moved = `${STATE_FILE}.stale-${process.pid}`;
+  try {
+    renameSync(STATE_FILE, moved);
+  } catch {
+    return { acquired: false, holder: held ?? { pid: 0, startedAt: '', baseline: emptyBaseline() } }; // another process took it over
   }
-  return held ?? { pid: 0, startedAt: '', baseline: emptyBaseline() };
+  let stale: NodeState | undefined;
+  try {
+    stale = JSON.parse(readFileSync(moved, 'utf8')) as NodeState;
+  } catch {
+    stale = undefined; // unreadable: clean up by pattern only
+  }
+  rmSync(moved, { force: true });
+  if (!create()) return { acquired: false, holder: readNodeState() ?? { pid: 0, startedAt: '', baseline: emptyBaseline() } };
+  return { acquired: true, stale: stale ?? { pid: 0, startedAt: '', baseline: emptyBaseline() } };
+}
+
+export function nodeBusy(holder: NodeState, waitedMs?: number): TestbedError {
+  const who = holder.pid === process.pid ? 'this process' : `pid ${holder.pid}`;
+  return new TestbedError(
+    'TESTBED_NODE_BUSY',
+    `a Kubernetes node is already running on this machine (${who}, ${holder.runDir ?? 'starting'})${waitedMs ? `, still after waiting ${Math.round(waitedMs / 1000)} s` : ''}: only one can, since it owns ${STATE_DIR}, the rotor0 bridge and its addresses`,
+  );
 }
 
 /** Rewrites the lock file (already ours). */

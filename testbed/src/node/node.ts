@@ -18,7 +18,7 @@ import { containerdSocket, startContainerd, writeContainerdConfig } from './cont
 import { controllerManagerArgs, schedulerArgs } from './control-plane.ts';
 import { corednsManifests } from './coredns.ts';
 import { run, runOk, type RunResult } from './exec.ts';
-import { acquireNodeLock, emptyBaseline, saveNodeState, type NodeState } from './host-state.ts';
+import { emptyBaseline, nodeBusy, saveNodeState, tryNodeLock, type NodeState } from './host-state.ts';
 import { imageCatalog, requireImages, type NodeImage } from './images.ts';
 import { forwardGuards } from './iptables.ts';
 import { kubeProxyArgs, kubeProxyConfig } from './kube-proxy.ts';
@@ -51,6 +51,11 @@ export interface StartKubeNodeOptions {
   images?: string[];
   /** Where the components' logs go; default: the run dir's logs/, deleted by stop(). A dir given here is kept. */
   logDir?: string;
+  /**
+   * How long to wait while another process's node holds the machine (test files
+   * running in parallel take turns). Default 15 min; a node of this process fails at once.
+   */
+  lockTimeoutMs?: number;
 }
 
 export interface KubeNode {
@@ -157,7 +162,7 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
   const tools = hostTools(binaries);
   const env = componentEnv(binaries);
 
-  const stale = acquireNodeLock({ pid: process.pid, startedAt: new Date().toISOString(), baseline: emptyBaseline() });
+  const stale = await takeNodeLock(options.lockTimeoutMs ?? 15 * 60_000);
   if (stale || leftoversPresent()) {
     await teardownHost({ tools, baseline: stale?.baseline, runDirs: [...new Set([...(stale?.runDir ? [stale.runDir] : []), ...staleRunDirs()])], releaseLock: false });
   }
@@ -447,4 +452,27 @@ async function clusterDnsAnswers(): Promise<true | undefined> {
   resolver.setServers([CLUSTER_DNS_IP]);
   const addresses = await resolver.resolve4(`kubernetes.default.svc.${CLUSTER_DOMAIN}`);
   return addresses.includes(KUBERNETES_SERVICE_IP) ? true : undefined;
+}
+
+/** Waits for the node lock; resolves with a crashed earlier run's state when it took that over. */
+async function takeNodeLock(timeoutMs: number): Promise<NodeState | undefined> {
+  const mine: NodeState = { pid: process.pid, startedAt: new Date().toISOString(), baseline: emptyBaseline() };
+  const started = Date.now();
+  let holder: NodeState | undefined;
+  type Outcome = { stale: NodeState | undefined } | { busy: NodeState };
+  const outcome = await waitFor<Outcome>(
+    'the node lock',
+    () => {
+      const attempt = tryNodeLock(mine);
+      if (attempt.acquired) return Promise.resolve({ stale: attempt.stale });
+      holder = attempt.holder;
+      // This process's own node will not go away while we wait.
+      return Promise.resolve(holder.pid === process.pid ? { busy: holder } : undefined);
+    },
+    { timeoutMs, intervalMs: 1_000 },
+  ).catch((err: unknown) => {
+    throw holder ? nodeBusy(holder, Date.now() - started) : err;
+  });
+  if ('busy' in outcome) throw nodeBusy(outcome.busy);
+  return outcome.stale;
 }
