@@ -8,6 +8,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createCredentialSource } from './credential-source.ts';
+import { deliveryMode, registerDeliveryMetrics } from './delivery-metrics.ts';
 import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from './expiry-exit.ts';
 import { Readiness } from './readiness.ts';
 import { RefusalNotifyingSource } from './refused-credentials.ts';
@@ -38,18 +39,24 @@ export class Service {
   readonly #kubernetes: KubernetesAccess | undefined;
   readonly #random: () => number;
   readonly #leaving = new AbortController();
+  /** When an init-container pod plans to leave, for the rotation-lead metric. */
+  readonly #plannedExit: { atMs?: number };
   /** Init-container mode: aborted when the database refused the credentials (leave now, not at expiry). */
   readonly #refused = new AbortController();
   #stopped: Promise<void> | undefined;
   #address: string | undefined;
   #onSelfStop: (() => void) | undefined;
 
-  private constructor(parts: { app: FastifyInstance; registry: Registry; pool: RotatingPool; readiness: Readiness; source: CredentialSource }, options: ServiceOptions) {
+  private constructor(
+    parts: { app: FastifyInstance; registry: Registry; pool: RotatingPool; readiness: Readiness; source: CredentialSource; plannedExit: { atMs?: number } },
+    options: ServiceOptions,
+  ) {
     this.app = parts.app;
     this.registry = parts.registry;
     this.pool = parts.pool;
     this.readiness = parts.readiness;
     this.#source = parts.source;
+    this.#plannedExit = parts.plannedExit;
     this.#config = options.config;
     this.#log = options.logger;
     this.#kubernetes = options.kubernetes;
@@ -71,6 +78,8 @@ export class Service {
       logger.warn('CREDENTIALS_MODE=static: fixed database credentials, for local development only; nothing rotates them');
     }
     const creds = await source.start();
+    const plannedExit: { atMs?: number } = {};
+    registerDeliveryMetrics(registry, { mode: deliveryMode(config.credentials), current: () => source.current(), plannedExitMs: () => plannedExit.atMs });
     // A Vault lease or an init container's file: the expiry is exact. A sidecar agent's file gives
     // only a lower bound (the agent may renew the lease past it), so only its passing counts there.
     const exactExpiry = config.credentials.mode === 'vault' || (config.credentials.mode === 'file' && config.credentials.refresh === 'none');
@@ -116,7 +125,7 @@ export class Service {
       await source.stop().catch(() => undefined);
       throw err;
     }
-    const service = new Service({ app, registry, pool, readiness, source }, options);
+    const service = new Service({ app, registry, pool, readiness, source, plannedExit }, options);
     onRefused = () => service.#credentialsRefused();
     return service;
   }
@@ -184,6 +193,7 @@ export class Service {
     const signal = this.#leaving.signal;
     const { leadMs, jitterMs } = this.#config.expiryExit;
     const leaveAt = expiryExitTime({ expiresAtMs: expiresAt.getTime(), nowMs: Date.now(), random: this.#random(), leadMs, jitterMs });
+    this.#plannedExit.atMs = leaveAt;
     // Past this, stop regardless of the budget: serving with dead credentials helps nobody.
     const deadline = expiryExitTime({ expiresAtMs: expiresAt.getTime(), nowMs: Date.now(), random: 0, leadMs: this.#config.shutdown.delayMs + this.#config.shutdown.drainTimeoutMs, jitterMs: 0 });
     this.#log.info({ expiresAt: expiresAt.toISOString(), leaveAt: new Date(leaveAt).toISOString() }, 'credentials are not refreshed (init container): will leave before they expire');
