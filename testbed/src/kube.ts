@@ -33,6 +33,8 @@ export interface StartKubeApiserverOptions {
   timeoutMs?: number;
   /** A directory the caller owns (kept by stop()); default: a fresh temp dir that stop() deletes. */
   dir?: string;
+  /** Where etcd.log and kube-apiserver.log go; default: `dir`. */
+  logDir?: string;
   /** A CA the caller made, to sign its own client certificates too; default: a fresh one. */
   ca?: TestCa;
   /** Default 127.0.0.1; also the advertise address. */
@@ -65,7 +67,7 @@ export function kubeBinary(): string {
   return path;
 }
 
-async function startEtcd(binary: string, dir: string, timeoutMs: number): Promise<{ server: ServerProcess; url: string }> {
+async function startEtcd(binary: string, dir: string, logDir: string, timeoutMs: number): Promise<{ server: ServerProcess; url: string }> {
   const host = '127.0.0.1';
   const url = `http://${host}:${await freePort(host)}`;
   const peerUrl = `http://${host}:${await freePort(host)}`;
@@ -84,7 +86,7 @@ async function startEtcd(binary: string, dir: string, timeoutMs: number): Promis
       // Throwaway data: skipping fsync keeps a noisy CI disk from stalling the apiserver.
       '--unsafe-no-fsync',
     ],
-    logFile: join(dir, 'etcd.log'),
+    logFile: join(logDir, 'etcd.log'),
     cwd: dir,
   });
   try {
@@ -155,7 +157,7 @@ export async function startKubeApiserver(options: StartKubeApiserverOptions = {}
     const tokenFile = join(pki, 'tokens.csv');
     writeFileSync(tokenFile, `${adminToken},testbed-admin,testbed-admin,"system:masters"\n`, { mode: 0o600 });
 
-    const etcd = await startEtcd(binary, dir, timeoutMs);
+    const etcd = await startEtcd(binary, dir, options.logDir ?? dir, timeoutMs);
     servers.push(etcd.server);
 
     const port = options.port ?? (await freePort(host));
@@ -187,7 +189,7 @@ export async function startKubeApiserver(options: StartKubeApiserverOptions = {}
         ...(options.admissionPlugins?.length ? [`--enable-admission-plugins=${options.admissionPlugins.join(',')}`] : []),
         ...(options.extraArgs ?? []),
       ],
-      logFile: join(dir, 'kube-apiserver.log'),
+      logFile: join(options.logDir ?? dir, 'kube-apiserver.log'),
       cwd: dir,
     });
     servers.push(apiserver);

@@ -7,6 +7,7 @@ import { corefile, corednsManifests } from '../src/node/coredns.ts';
 import { parseImageCatalog } from '../src/node/images.ts';
 import { forwardGuards, iptablesCleanup, ipsetsToDestroy, parseIptablesSave, ruleArgs, tablesToDelete } from '../src/node/iptables.ts';
 import { kubeProxyConfig } from '../src/node/kube-proxy.ts';
+import { describeKubectlArgs } from '../src/node/kubectl.ts';
 import { kubeletConfig } from '../src/node/kubelet.ts';
 import { mountsBelow, parseMountinfo } from '../src/node/mounts.ts';
 import * as net from '../src/node/network.ts';
@@ -108,6 +109,13 @@ describe('component configuration', () => {
     const container = objects.find((o) => o.kind === 'Deployment')?.spec?.template?.spec.containers[0];
     assert.equal(container?.image, 'rotor.testbed/coredns:1');
     assert.equal(container?.imagePullPolicy, 'Never');
+  });
+
+  it('kubectl errors mask literal values that may be secrets', () => {
+    assert.equal(
+      describeKubectlArgs(['-n', 'db', 'create', 'secret', 'generic', 'pg', '--from-literal=password=hunter2', '--from-literal=user=app', '--token=abc']),
+      '-n db create secret generic pg --from-literal=password=*** --from-literal=user=*** --token=***',
+    );
   });
 
   it('images: only loadable ones, each with its archive in the cache', () => {

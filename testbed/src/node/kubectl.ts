@@ -9,6 +9,16 @@ export interface KubectlOptions {
   timeoutMs?: number;
 }
 
+/**
+ * kubectl's arguments for an error message, with literal values that may be
+ * secrets (`--from-literal=key=value`, `--token=`, `--password=`) masked.
+ */
+export function describeKubectlArgs(args: string[]): string {
+  return args
+    .map((arg) => arg.replace(/^(--from-literal=[^=]*=).*/s, '$1***').replace(/^(--(?:token|password|client-key-data)=).*/s, '$1***'))
+    .join(' ');
+}
+
 /** `rotor-kube kubectl` against one kubeconfig. */
 export class Kubectl {
   readonly #binary: string;
@@ -31,7 +41,7 @@ export class Kubectl {
   async run(args: string[], options: KubectlOptions = {}): Promise<string> {
     const result = await this.result(args, options);
     if (result.code !== 0) {
-      throw new TestbedError('TESTBED_KUBECTL', `kubectl ${args.join(' ')} exited ${result.code}: ${(result.stderr || result.stdout).trim()}`);
+      throw new TestbedError('TESTBED_KUBECTL', `kubectl ${describeKubectlArgs(args)} exited ${result.code}: ${(result.stderr || result.stdout).trim()}`);
     }
     return result.stdout;
   }

@@ -3,7 +3,7 @@
 // kube-scheduler, containerd, the kubelet, kube-proxy, kube-router (network
 // policies) and CoreDNS. stop() leaves the host exactly as it found it.
 import { Resolver } from 'node:dns/promises';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TestbedError } from '../errors.ts';
@@ -241,6 +241,7 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
 
     apiserver = await startKubeApiserver({
       dir: join(runDir, 'control-plane'),
+      logDir,
       ca,
       bindAddress: NODE_IP,
       port: API_PORT,
@@ -385,10 +386,7 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
       podDiagnostics: (namespace, selector) => podDiagnostics(api, namespace, selector),
       memory: () => (meter as MemoryMeter).sample(),
       peakMemory: () => (meter as MemoryMeter).peak,
-      logTail: (component, lines) =>
-        component === 'kube-apiserver' || component === 'etcd'
-          ? (apiserver?.logTail() ?? '(not started)')
-          : (servers.get(component)?.logTail(lines) ?? `(no component ${component})`),
+      logTail: (component, lines = 40) => servers.get(component)?.logTail(lines) ?? logFileTail(join(logDir, `${component}.log`), lines),
       stop,
       stopTimings: () => ({ ...stopTimings }),
     };
@@ -475,4 +473,13 @@ async function takeNodeLock(timeoutMs: number): Promise<NodeState | undefined> {
   });
   if ('busy' in outcome) throw nodeBusy(outcome.busy);
   return outcome.stale;
+}
+
+/** The last lines of a log file (etcd's and kube-apiserver's ServerProcess live inside startKubeApiserver). */
+function logFileTail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') || '(no output)';
+  } catch {
+    return `(no log ${basename(file)})`;
+  }
 }
