@@ -52,3 +52,8 @@ export function prometheusBinary(): string {
 export function promtoolBinary(): string {
   return cachedBinary('ROTOR_PROMTOOL_BIN', 'promtool');
 }
+
+/** Alertmanager, built from the same Go module as Prometheus (target alertmanager). */
+export function alertmanagerBinary(): string {
+  return cachedBinary('ROTOR_ALERTMANAGER_BIN', 'alertmanager');
+}

@@ -2,7 +2,7 @@ export { TestbedError, isTestbedError } from './errors.ts';
 export { waitFor, type WaitOptions } from './wait.ts';
 export { freePort } from './ports.ts';
 export { ServerProcess, archiveServerLogs, type ServerProcessOptions } from './process.ts';
-export { cacheDir, openBaoBinary, postgresBinDir, prometheusBinary, promtoolBinary } from './binaries.ts';
+export { alertmanagerBinary, cacheDir, openBaoBinary, postgresBinDir, prometheusBinary, promtoolBinary } from './binaries.ts';
 export { promtool, runTool, startPrometheus, type PrometheusSample, type PrometheusServer, type StartPrometheusOptions, type ToolRun } from './prometheus.ts';
 export { exactSelector, promqlRefs, templateLabels, type LabelMatcher, type PromqlRefs, type SeriesSelector } from './promql.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';

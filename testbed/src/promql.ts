@@ -16,13 +16,16 @@ export interface SeriesSelector {
 
 export interface PromqlRefs {
   selectors: SeriesSelector[];
-  /** Labels of by/without/on/ignoring: every selector of the expression must carry them. */
-  groupingLabels: string[];
+  /** Labels of by/without: a selector of the expression must carry them. */
+  aggregationLabels: string[];
+  /** Labels of on/ignoring (vector matching): both sides, so every selector must carry them. */
+  matchingLabels: string[];
   /** Labels of group_left/group_right: copied from the "one" side, so one selector must carry them. */
   joinLabels: string[];
 }
 
-const GROUPING = new Set(['by', 'without', 'on', 'ignoring']);
+const AGGREGATION = new Set(['by', 'without']);
+const MATCHING = new Set(['on', 'ignoring']);
 const JOIN = new Set(['group_left', 'group_right']);
 const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'atan2', 'inf', 'nan']);
 /** Aggregations may put by/without before their argument: `sum by (x) (...)`. */
@@ -104,13 +107,13 @@ function matcherBlock(tokens: Token[], i: number): { matchers: LabelMatcher[]; n
 
 export function promqlRefs(expr: string): PromqlRefs {
   const tokens = tokenize(expr);
-  const refs: PromqlRefs = { selectors: [], groupingLabels: [], joinLabels: [] };
+  const refs: PromqlRefs = { selectors: [], aggregationLabels: [], matchingLabels: [], joinLabels: [] };
   for (let i = 0; i < tokens.length; ) {
     const t = tokens[i];
     if (!t) break;
-    if (t.kind === 'ident' && (GROUPING.has(t.text) || JOIN.has(t.text))) {
+    if (t.kind === 'ident' && (AGGREGATION.has(t.text) || MATCHING.has(t.text) || JOIN.has(t.text))) {
       const { labels, next } = labelList(tokens, i + 1);
-      (JOIN.has(t.text) ? refs.joinLabels : refs.groupingLabels).push(...labels);
+      (JOIN.has(t.text) ? refs.joinLabels : MATCHING.has(t.text) ? refs.matchingLabels : refs.aggregationLabels).push(...labels);
       i = next;
     } else if (t.kind === 'ident' && KEYWORDS.has(t.text.toLowerCase())) {
       i++;
@@ -128,7 +131,8 @@ export function promqlRefs(expr: string): PromqlRefs {
       i++;
     }
   }
-  refs.groupingLabels = [...new Set(refs.groupingLabels)];
+  refs.aggregationLabels = [...new Set(refs.aggregationLabels)];
+  refs.matchingLabels = [...new Set(refs.matchingLabels)];
   refs.joinLabels = [...new Set(refs.joinLabels)];
   return refs;
 }

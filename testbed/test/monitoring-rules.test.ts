@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { promqlRefs, promtool } from '@rotor/testbed';
-import { RULES_FILE, RULE_TESTS_DIR, alertRules, prometheusConfig, ruleGroups, ruleTestCases, ruleTestFiles } from './monitoring.ts';
+import { MONITORING, RULES_FILE, RULE_TESTS_DIR, alertRules, dashboardQueries, prometheusConfig, ruleGroups, ruleTestCases, ruleTestFiles } from './monitoring.ts';
 
 describe('alert rules (deploy/monitoring/rules.yaml)', () => {
   it('load in promtool', async () => {
@@ -88,6 +88,42 @@ describe('prometheus.yml (the prometheus-config ConfigMap)', () => {
   });
 });
 
+describe('the Grafana dashboard (deploy/monitoring/dashboards/rotor.json)', () => {
+  it('has a panel for each view the on-call engineer needs', () => {
+    const panels = new Set(dashboardQueries().map((q) => q.panel));
+    for (const title of ['Unseal state per node', 'Raft health', 'Leases per role', 'Rotations by reason and mode', 'Seconds to expiry per pod', 'Request rate', 'Errors']) {
+      assert.ok(panels.has(title), `no panel "${title}"`);
+    }
+  });
+
+  it('has queries that all parse (promtool, as recording rules)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-dashboard-'));
+    try {
+      const queries = dashboardQueries();
+      const rules = queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: q.expr }));
+      writeFileSync(join(dir, 'dashboard.yaml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
+      const run = await promtool(['check', 'rules', join(dir, 'dashboard.yaml')]);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, new RegExp(`SUCCESS: ${queries.length} rules found`));
+      // The check is real: a query that does not parse fails it.
+      writeFileSync(join(dir, 'broken.yaml'), stringify({ groups: [{ name: 'b', rules: [{ record: 'b:q', expr: 'sum by (pod (up)' }] }] }));
+      assert.notEqual((await promtool(['check', 'rules', join(dir, 'broken.yaml')])).code, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is provisioned by a ConfigMap labelled for Grafana', () => {
+    const kustomization = parse(readFileSync(join(MONITORING, 'kustomization.yaml'), 'utf8')) as {
+      configMapGenerator: { name: string; namespace: string; files: string[]; options?: { labels?: Record<string, string> } }[];
+    };
+    const generator = kustomization.configMapGenerator.find((g) => g.files.includes('rotor.json=dashboards/rotor.json'));
+    assert.ok(generator, 'a configMapGenerator for dashboards/rotor.json');
+    assert.equal(generator.namespace, 'monitoring');
+    assert.deepEqual(generator.options?.labels, { grafana_dashboard: '1' });
+  });
+});
+
 describe('promqlRefs (what the metrics-existence test checks)', () => {
   it('finds selectors, grouping and join labels, and skips functions, keywords and ranges', () => {
     const refs = promqlRefs(
@@ -101,7 +137,8 @@ describe('promqlRefs (what the metrics-existence test checks)', () => {
       { label: 'a', op: '=', value: '1' },
       { label: 'b', op: '=~', value: '2..' },
     ]);
-    assert.deepEqual(refs.groupingLabels, ['namespace', 'pod']);
+    assert.deepEqual(refs.matchingLabels, ['namespace', 'pod']);
+    assert.deepEqual(refs.aggregationLabels, ['pod']);
     assert.deepEqual(refs.joinLabels, ['mode']);
   });
 
