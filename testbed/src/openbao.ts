@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -94,6 +94,10 @@ export interface OpenBaoNode {
   address: string;
   /** Raft/cluster address, e.g. https://127.0.0.2:41235 */
   clusterAddress: string;
+  /** The port of the raft/cluster address. */
+  clusterPort: number;
+  /** The uid/gid the node runs as, when the cluster was started with `runAs`. */
+  runAs: { uid: number; gid: number } | undefined;
   /** The node's log (all its runs, appended), for scans. */
   logFile: string;
   /** The node's raft data directory (e.g. to wipe it). */
@@ -123,6 +127,12 @@ export interface StartOpenBaoClusterOptions {
    * with a single port. Default false: a free port per node.
    */
   samePort?: boolean;
+  /**
+   * Run each node as its own (unprivileged) uid/gid, e.g. so that a test can cut one node's
+   * traffic with an iptables owner match: on loopback every node dials from 127.0.0.1, so
+   * addresses cannot tell them apart. The nodes' dirs are given to these ids.
+   */
+  runAs?: readonly { uid: number; gid: number }[];
 }
 
 /** Whether `port` can be bound on `host` right now. */
@@ -152,7 +162,7 @@ async function sharedFreePort(hosts: readonly string[]): Promise<number> {
  * the unsealer's job.
  */
 export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = {}): Promise<OpenBaoCluster> {
-  const binary = openBaoBinary();
+  let binary = openBaoBinary();
   const count = options.nodes ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const dir = mkdtempSync(join(tmpdir(), 'rotor-bao-raft-'));
@@ -162,6 +172,19 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    // Nodes running as their own uids must be able to reach their dirs below this one (0700 from
+    // mkdtemp), and the binary (the cache under /root is not theirs to read): a link, else a copy.
+    if (options.runAs) {
+      chmodSync(dir, 0o711);
+      const shared = join(dir, 'bao');
+      try {
+        linkSync(binary, shared);
+      } catch {
+        copyFileSync(binary, shared);
+        chmodSync(shared, 0o755);
+      }
+      binary = shared;
+    }
     const hosts = Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
     const sharedPort = options.samePort ? await sharedFreePort(hosts) : undefined;
     for (let i = 1; i <= count; i++) {
@@ -193,12 +216,16 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
           '',
         ].join('\n'),
       );
+      const runAs = options.runAs?.[i - 1];
+      if (runAs) for (const path of [home, join(home, 'raft')]) chownSync(path, runAs.uid, runAs.gid);
       let server: ServerProcess | undefined;
       const node: OpenBaoNode = {
         id,
         host,
         address,
         clusterAddress,
+        clusterPort,
+        runAs,
         logFile: join(home, 'openbao.log'),
         dataDir: join(home, 'raft'),
         get running() {
@@ -213,6 +240,7 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
             logFile: join(home, 'openbao.log'),
             env: baoEnv(home),
             cwd: home,
+            ...runAs,
           });
           await waitForListener(server, address, timeoutMs);
         },
