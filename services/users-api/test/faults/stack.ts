@@ -44,6 +44,8 @@ export interface FaultStackOptions {
   roleTtl?: { default: string; max: string };
   /** rotate-root as config.yaml ships it (default off: most faults do not need it). */
   rotateRoot?: boolean;
+  /** Run the OpenBao nodes as these uids/gids (one each), e.g. to cut one node's traffic by owner. */
+  clusterRunAs?: readonly { uid: number; gid: number }[];
   /** Where Vault reaches PostgreSQL (e.g. a relay in between, started here); default the server itself. */
   vaultDbAddress?: (db: PostgresServer) => Promise<{ host: string; port: number }>;
 }
@@ -132,7 +134,7 @@ export class FaultStack {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-faults-'));
     const started: { db?: PostgresServer; cluster?: OpenBaoCluster; unsealer?: Unsealer } = {};
     try {
-      const [db, cluster] = await Promise.all([startPostgres(), startOpenBaoCluster({ nodes: 3 })]);
+      const [db, cluster] = await Promise.all([startPostgres(), startOpenBaoCluster({ nodes: 3, ...(options.clusterRunAs ? { runAs: options.clusterRunAs } : {}) })]);
       Object.assign(started, { db, cluster });
       await sql(db, 'CREATE TABLE users (id serial NOT NULL UNIQUE, title varchar(255) NOT NULL, name varchar(255))');
       await sql(db, `INSERT INTO users (id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
