@@ -9,6 +9,7 @@ import {
   clusterKubectl,
   describeFailures,
   driveHttpLoad,
+  imageCatalog,
   installFromDocs,
   nodeBinaries,
   operatorShellEnv,
@@ -36,7 +37,7 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
   const { narrator, teardown } = ctx;
   narrator.step(0, 'Platform', 'a single-node Kubernetes cluster on this machine');
   let started = performance.now();
-  const node: KubeNode = await startKubeNode({ images: ['rotor', 'openbao', 'postgres', 'injector', 'prometheus'] });
+  const node: KubeNode = await startKubeNode({ images: [...imageCatalog().keys()] });
   teardown.add('the Kubernetes node (every pod, process, mount, netns and iptables rule)', () => node.stop());
   const nodeStartMs = performance.now() - started;
   narrator.check(true, `node ${node.nodeName} Ready`, `in ${seconds(nodeStartMs)}: etcd, kube-apiserver, controller-manager, scheduler, kubelet + containerd + runc, kube-proxy, kube-router (NetworkPolicy), CoreDNS`);

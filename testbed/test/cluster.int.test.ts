@@ -15,6 +15,7 @@ import {
   documentedSteps,
   driveHttpLoad,
   hostSnapshot,
+  imageCatalog,
   installFromDocs,
   nodeBinaries,
   objectUid,
@@ -51,7 +52,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
 
   before(async () => {
     baseline = await hostSnapshot();
-    node = await startKubeNode({ images: ['rotor', 'openbao', 'postgres', 'injector', 'prometheus'] });
+    node = await startKubeNode({ images: [...imageCatalog().keys()] });
     kubectl = clusterKubectl(node);
     env = operatorShellEnv(node, nodeBinaries().rotorKube);
     rotorImage = node.images.get('rotor')?.ref ?? assert.fail('the rotor image is in the catalog');
