@@ -1,7 +1,7 @@
 // The running service: credential source -> rotating pool -> fastify app, with
 // its start-up log, the init-container expiry exit and the graceful shutdown.
 import { setTimeout as delay } from 'node:timers/promises';
-import { CredentialMetrics, RotatingPool, describeCredentials, longDelay, type CredentialSource } from '@rotor/db-credentials';
+import { CredentialMetrics, RotatingPool, describeCredentials, isDbCredentialsError, longDelay, type CredentialSource } from '@rotor/db-credentials';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -116,6 +116,7 @@ export class Service {
       pingDatabase: async () => {
         await Promise.race([pool.query('SELECT 1'), delay(PING_TIMEOUT_MS, undefined, { ref: false }).then(() => Promise.reject(new Error('ping timed out')))]);
       },
+      isRefusal: (err) => isDbCredentialsError(err, 'DBCREDS_REFUSED'),
     });
     let app: FastifyInstance;
     try {
