@@ -49,6 +49,13 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   let clusterId: string;
   let keysSecretUid: string;
   const log = (line: string): void => console.log(`# ${line}`);
+  // Each step builds on the ones before: after a failure the rest fail at once, naming it,
+  // instead of waiting out their deadlines against a cluster that never came up.
+  const done = new Set<string>();
+  const needs = (...steps: string[]): void => {
+    const missing = steps.filter((s) => !done.has(s));
+    if (missing.length > 0) throw new Error(`not run: the earlier step(s) ${missing.join(', ')} failed`);
+  };
 
   before(async () => {
     baseline = await hostSnapshot();
@@ -76,9 +83,11 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
       spec: { containers: [{ name: 'c', image: rotorImage, securityContext: { privileged: true } }] },
     };
     await assert.rejects(node.apply(privileged), /violates PodSecurity "restricted:latest".*privileged/s);
+    done.add('namespaces');
   });
 
   it('2. Vault: three pods become Ready only once the in-cluster unsealer has initialized, joined and unsealed them', { timeout: 20 * MINUTE }, async () => {
+    needs('namespaces');
     await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['apply', 'vault-ready'] });
     const vault = await waitForVaultUnsealed(node, kubectl, 10 * MINUTE);
     log(`vault: active ${vault.active}, cluster ${vault.clusterId}`);
@@ -88,20 +97,26 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.equal(unsealers.filter((p) => p.ready).length, 2, 'both unsealer replicas run');
     const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
     assert.ok(unsealers.some((p) => p.name === lease.spec.holderIdentity), 'one unsealer holds the Lease');
+    done.add('vault');
   });
 
   it('3. PostgreSQL serves the seed table', async () => {
+    needs('vault');
     const rows = await node.kubectl(['-n', 'db', 'exec', 'deploy/postgres', '--', 'psql', '-U', 'postgres', '-At', '-c', 'SELECT id, title, name FROM users ORDER BY id']);
     assert.deepEqual(rows.trim().split('\n'), ['1|sre|sakib', '2|manager|hanifa']);
+    done.add('postgres');
   });
 
   it('4. the configure job completes with the initial root token', { timeout: 20 * MINUTE }, async () => {
+    needs('postgres');
     await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['configure'] });
     const logs = await node.kubectl(['-n', 'vault', 'logs', 'job/vault-configure']);
     assert.match(logs, /appl/i);
+    done.add('configure');
   });
 
   it('5. users-api: the webhook injects the agent, which logs in with the projected token; GET 200, POST 403; the writer writes', { timeout: 20 * MINUTE }, async () => {
+    needs('configure');
     await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['app-ready'] });
     const running = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready);
     assert.equal(running.length, 3);
@@ -113,9 +128,11 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.equal(seed.post.status, 403, `POST answered ${JSON.stringify(seed.post.body)}`);
     const writer = await seedRequests(await serviceUrl(kubectl, 'app', 'users-admin-api'));
     assert.equal(writer.post.status, 201, `the writer's POST answered ${JSON.stringify(writer.post.body)}`);
+    done.add('app');
   });
 
   it('network policies are enforced: an unlabelled pod reaches nothing; users-api only Vault, PostgreSQL, DNS and the API server', async () => {
+    needs('app');
     const targets = ['vault-active.vault.svc:8200', 'postgres.db.svc:5432', 'kubernetes.default.svc:443'];
     const probe = await probeFrom(node, 'app', rotorImage, targets);
     for (const t of targets) assert.notEqual(probe[t], 'open', `a probe pod in app must not reach ${t}: ${JSON.stringify(probe)}`);
@@ -146,6 +163,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   });
 
   it('init-container rotation: pods evict themselves before expiry, the PDB paces them, 0 failed requests across 2+ replacements', { timeout: 20 * MINUTE }, async () => {
+    needs('app');
     const turnover = new PodTurnover(kubectl, 'app', USERS_API_SELECTOR);
     await turnover.start();
     let load: HttpLoadResult;
@@ -163,6 +181,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   });
 
   it('faults: the leader pod, then all three vault pods deleted; the unsealer re-unseals without re-init; users-api keeps serving', { timeout: 20 * MINUTE }, async () => {
+    needs('app');
     const abort = new AbortController();
     const loadDone = driveHttpLoad({ url: usersUrl, concurrency: 2, minMs: 0, maxMs: 20 * MINUTE, enough: () => abort.signal.aborted });
     try {
@@ -186,6 +205,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   });
 
   it('sidecar overlay: the agent re-renders, users-api swaps in place, no pod replaced, 0 failed requests', { timeout: 20 * MINUTE }, async () => {
+    needs('app');
     await node.kubectl(['apply', '-k', `${repo}deploy/overlays/testbed-sidecar`], { timeoutMs: 2 * MINUTE });
     let rolled = false;
     const rollout = driveHttpLoad({ url: usersUrl, concurrency: 4, minMs: 5_000, maxMs: 10 * MINUTE, enough: () => rolled });
