@@ -283,12 +283,21 @@ ensure_in_storage() {
   bh tag "$id" "${ref[$name]}"
 }
 
-# drop_unnamed_images [keep]: remove every image without a name (old builds' images and
-# layer-cache steps); with "keep", spare the steps that each image's last build log
-# shows it made or reused (the layer cache of rotor's and the injector's npm ci).
+# drop_unnamed_images [FAILED]: remove every image without a name (old builds' images and
+# layer-cache steps) except the steps that each image's last build log shows it made or
+# reused: the layer cache of rotor's and the injector's npm ci. Of a FAILED image's build
+# only the steps it reused are kept: a step that failed without failing (npm's "Exit
+# handler never called!" exits 0) must not stay in the cache.
 drop_unnamed_images() {
-  local keep="" ids
-  [[ -z ${1:-} ]] || keep=$(cat "$work"/*.build.log | grep -oE -- '--> (Using cache )?[0-9a-f]{11,}' | grep -oE '[0-9a-f]{11,}$' || true)
+  local keep ids log
+  keep=$(for log in "$work"/*.build.log; do
+    [[ -f $log ]] || continue
+    if [[ $log == "$work/${1:-}.build.log" ]]; then
+      grep -oE -- '--> Using cache [0-9a-f]{11,}' "$log" || true
+    else
+      grep -oE -- '--> (Using cache )?[0-9a-f]{11,}' "$log" || true
+    fi
+  done | grep -oE '[0-9a-f]{11,}$' || true)
   ids=$(bh images -a --noheading --no-trunc --format '{{.ID}} {{.Name}}' | awk '$2 == "<none>" { sub(/^sha256:/, "", $1); print $1 }' |
     while read -r id; do
       local kept=""
@@ -352,16 +361,14 @@ build() {
   if ! bud "${build_args[@]}" -f "$build_file" -t "${ref[$name]}" "$ctx" > "$work/$name.build.log" 2>&1; then
     tail -30 "$work/$name.build.log" >&2
     bh rm --all >/dev/null 2>&1 || true
-    # A step that failed without failing (npm's "Exit handler never called!" exits 0)
-    # must not stay in the layer cache: drop every unnamed image.
-    drop_unnamed_images
+    drop_unnamed_images "$name"
     echo "images: building $name failed; whole log: $work/$name.build.log" >&2
-    exit 1
+    return 1
   fi
   # Drop what the build left behind: its containers, the previous image of this name
   # (now unnamed) and layer-cache steps of earlier builds.
   bh rm --all >/dev/null
-  drop_unnamed_images keep
+  drop_unnamed_images
   export_archive "$name"
   rm -rf "$ctx"
   echo "$key" > "$out/$name.key"
@@ -375,9 +382,20 @@ for name in ${requested:-$all_images}; do
   [[ -z $base ]] || { baseofbase=$(base_of "$base"); order="$order $baseofbase $base"; }
   order="$order $name"
 done
-done_list=" "
+# A failed image does not stop the others (only those built on it); the exit status tells.
+done_list=" " failed=""
 for name in $order; do
   [[ $done_list == *" $name "* ]] && continue
   done_list="$done_list$name "
-  build "$name"
+  base=$(base_of "$name")
+  if [[ -n $base && " $failed " == *" $base "* ]]; then
+    echo "images: $name skipped: its base $base failed" >&2
+    failed="$failed $name"
+    continue
+  fi
+  build "$name" || failed="$failed $name"
 done
+if [[ -n $failed ]]; then
+  echo "images: FAILED:$failed" >&2
+  exit 1
+fi
