@@ -151,8 +151,8 @@ function kubeRouterRbac(): object[] {
  * Only one node runs per machine; leftovers of a crashed earlier one are removed first.
  */
 export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise<KubeNode> {
-  const started = Date.now();
-  const deadline = started + (options.timeoutMs ?? 360_000);
+  // The start's deadline counts from when this process has the machine, not while it waits for it.
+  let deadline = Infinity;
   const remaining = (): number => Math.max(1_000, deadline - Date.now());
   const binaries = nodeBinaries();
   const catalog = imageCatalog();
@@ -163,6 +163,7 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
   const env = componentEnv(binaries);
 
   const stale = await takeNodeLock(options.lockTimeoutMs ?? 15 * 60_000);
+  deadline = Date.now() + (options.timeoutMs ?? 360_000);
   if (stale || leftoversPresent()) {
     await teardownHost({ tools, baseline: stale?.baseline, runDirs: [...new Set([...(stale?.runDir ? [stale.runDir] : []), ...staleRunDirs()])], releaseLock: false });
   }
