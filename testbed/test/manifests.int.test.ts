@@ -1,14 +1,19 @@
 // Issue 7, "Manifests": everything under deploy/, built by the real kustomize,
 // passes a real kube-apiserver's server-side dry-run (admission and strict
 // schema validation: an unknown or misspelt field is an error), for the base
-// and the sidecar overlay; plus the facts a user relies on.
+// and the overlays sidecar, dev, production and prometheus-operator; plus the
+// facts a user relies on. The prometheus-operator's objects are checked against
+// CRDs created first from testbed/crds/prometheus-operator.yaml (a strict subset
+// of upstream's schemas: see that file).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import { kubeOk, kubeRequest, kustomizeBuild, startKubeApiserver, type KubeApiserver } from '../src/index.ts';
+import { readFileSync } from 'node:fs';
+import { parse, parseAllDocuments } from 'yaml';
+import { kubeOk, kubeRequest, kustomizeBuild, startKubeApiserver, waitFor, type KubeApiserver } from '../src/index.ts';
 
 const deploy = fileURLToPath(new URL('../../deploy/', import.meta.url));
+const crdFile = fileURLToPath(new URL('../crds/prometheus-operator.yaml', import.meta.url));
 
 interface KubeObject {
   apiVersion: string;
@@ -54,13 +59,34 @@ function podAnnotations(objects: readonly KubeObject[], namespace: string, name:
   return deployment.spec.template.metadata.annotations ?? {};
 }
 
-describe('deploy/ manifests against a real kube-apiserver', { timeout: 180_000 }, () => {
+/** A workload's pod spec. */
+function podSpec(objects: readonly KubeObject[], kind: string, namespace: string, name: string): Record<string, unknown> & { containers: Record<string, unknown>[] } {
+  const w = objects.find((o) => o.kind === kind && o.metadata.namespace === namespace && o.metadata.name === name) as
+    | (KubeObject & { spec: { template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[] } } } })
+    | undefined;
+  assert.ok(w, `${kind} ${namespace}/${name} is deployed`);
+  return w.spec.template.spec;
+}
+
+const find = (objects: readonly KubeObject[], kind: string, name: string): KubeObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }, () => {
   let kube: KubeApiserver;
   let base: KubeObject[];
   let sidecar: KubeObject[];
+  let dev: KubeObject[];
+  let production: KubeObject[];
+  let operator: KubeObject[];
 
   before(async () => {
-    [kube, base, sidecar] = await Promise.all([startKubeApiserver(), build(deploy), build(`${deploy}overlays/sidecar`)]);
+    [kube, base, sidecar, dev, production, operator] = await Promise.all([
+      startKubeApiserver(),
+      build(deploy),
+      build(`${deploy}overlays/sidecar`),
+      build(`${deploy}overlays/dev`),
+      build(`${deploy}overlays/production`),
+      build(`${deploy}overlays/prometheus-operator`),
+    ]);
   });
 
   after(async () => {
@@ -74,8 +100,28 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 180_000 }
     assert.deepEqual(changed, ['Deployment app/users-api']);
   });
 
-  it('every object passes server-side dry-run with strict field validation', async () => {
-    const pathOf = await collectionPaths(kube, [...base, ...sidecar]);
+  it('every object of every variant passes server-side dry-run with strict field validation', async () => {
+    // The prometheus-operator's CRDs for real, before discovery can list their kinds.
+    const crds = parseAllDocuments(readFileSync(crdFile, 'utf8')).map((d) => d.toJS() as KubeObject);
+    for (const crd of crds) await kubeOk(kube, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+    for (const crd of crds) {
+      await waitFor(
+        `CRD ${crd.metadata.name} established`,
+        async () => {
+          const got = await kubeOk<{ status?: { conditions?: { type: string; status: string }[] } }>(kube, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+          return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+    }
+    const variants = [
+      ['base', base],
+      ['overlays/sidecar', sidecar],
+      ['overlays/dev', dev],
+      ['overlays/production', production],
+      ['overlays/prometheus-operator', operator],
+    ] as const;
+    const pathOf = await waitFor('the API to serve monitoring.coreos.com/v1', () => collectionPaths(kube, variants.flatMap(([, objects]) => objects)).catch(() => undefined), { timeoutMs: 30_000 });
     // Namespaces for real (a dry-run object cannot be created in a namespace that does not exist), then the rest.
     const namespaces = base.filter((o) => o.kind === 'Namespace');
     assert.deepEqual(namespaces.map((n) => n.metadata.name).sort(), ['app', 'db', 'monitoring', 'vault']);
@@ -86,7 +132,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 180_000 }
       if (res.status >= 300) failures.push(`${describeObject(o)}: ${res.status} ${res.body.message ?? JSON.stringify(res.body)}`);
     };
     for (const ns of namespaces) await submit(ns, false);
-    for (const [variant, objects] of [['base', base], ['overlays/sidecar', sidecar]] as const) {
+    for (const [variant, objects] of variants) {
       for (const o of objects.filter((x) => x.kind !== 'Namespace')) {
         const before = failures.length;
         await submit(o, true);
@@ -100,6 +146,12 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 180_000 }
     await submit({ ...users, spec: { ...users.spec, replica: 3 } }, true);
     assert.equal(failures.length, 1);
     assert.match(failures[0] ?? '', /Deployment app\/users-api: 400 .*unknown field "spec.replica"/);
+    // ...and so is one in a prometheus-operator object, against the CRDs' schemas.
+    const rule = find(operator, 'PrometheusRule', 'rotor') as (KubeObject & { spec: { groups: Record<string, unknown>[] } }) | undefined;
+    assert.ok(rule);
+    await submit({ ...rule, spec: { groups: [{ ...rule.spec.groups[0], rulez: [] }] } }, true);
+    assert.equal(failures.length, 2);
+    assert.match(failures[1] ?? '', /PrometheusRule monitoring\/rotor: 400 .*unknown field "spec.groups\[0\].rulez"/);
     // Dry-run persisted nothing.
     const deployments = await kubeOk<{ items: unknown[] }>(kube, 'GET', '/apis/apps/v1/deployments');
     assert.equal(deployments.items.length, 0);
@@ -124,7 +176,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 180_000 }
   });
 
   it('no Secret in the output: the operator creates them at install, so none lives in git', () => {
-    assert.deepEqual(base.filter((o) => o.kind === 'Secret').map(describeObject), []);
+    for (const objects of [base, sidecar, dev, production, operator]) assert.deepEqual(objects.filter((o) => o.kind === 'Secret').map(describeObject), []);
     // Secret-looking environment variables always come from a Secret, never inline.
     const inline: string[] = [];
     const visit = (node: unknown, where: string): void => {
@@ -135,7 +187,82 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 180_000 }
         Object.values(node).forEach((n) => visit(n, where));
       }
     };
-    for (const o of [...base, ...sidecar]) if (o.kind !== 'Secret' && o.kind !== 'ConfigMap') visit(o, describeObject(o));
+    for (const o of [...base, ...sidecar, ...dev, ...production, ...operator]) if (o.kind !== 'Secret' && o.kind !== 'ConfigMap') visit(o, describeObject(o));
     assert.deepEqual(inline, []);
+  });
+
+  it('users-admin-api runs 2 replicas under a PodDisruptionBudget, like the reader', () => {
+    const writer = find(base, 'Deployment', 'users-admin-api') as (KubeObject & { spec: { replicas: number } }) | undefined;
+    assert.equal(writer?.spec.replicas, 2);
+    const pdb = find(base, 'PodDisruptionBudget', 'users-admin-api') as (KubeObject & { spec: { maxUnavailable?: number; selector: unknown } }) | undefined;
+    assert.equal(pdb?.spec.maxUnavailable, 1);
+    assert.deepEqual(pdb?.spec.selector, { matchLabels: { 'app.kubernetes.io/name': 'users-admin-api' } });
+    for (const name of ['users-api', 'users-admin-api']) {
+      const probe = podSpec(base, 'Deployment', 'app', name).containers[0]?.readinessProbe as { failureThreshold?: number; timeoutSeconds?: number };
+      assert.equal(probe.failureThreshold, 3, `${name}: one failed probe does not take a replica out`);
+      assert.equal(probe.timeoutSeconds, 3, `${name}: the probe outlasts the 2 s database ping`);
+    }
+  });
+
+  it('dev: the base on one node, small', () => {
+    assert.deepEqual(dev.map(describeObject), base.map(describeObject));
+    const affinity = podSpec(dev, 'StatefulSet', 'vault', 'vault').affinity as { podAntiAffinity: Record<string, unknown> };
+    assert.deepEqual(Object.keys(affinity.podAntiAffinity), ['preferredDuringSchedulingIgnoredDuringExecution'], "Vault's pods may share the node");
+    const changed = dev.filter((o, i) => JSON.stringify(o) !== JSON.stringify(base[i])).map(describeObject);
+    assert.deepEqual(changed.sort(), ['Deployment app/users-admin-api', 'Deployment app/users-api', 'Deployment db/postgres', 'Deployment monitoring/prometheus', 'StatefulSet vault/vault']);
+  });
+
+  it('prometheus-operator: ServiceMonitor, PodMonitor and PrometheusRule instead of the standalone stack', () => {
+    const kinds = (objects: readonly KubeObject[]): string[] => objects.filter((o) => o.metadata.namespace === 'monitoring').map(describeObject).sort();
+    assert.deepEqual(kinds(operator), ['ConfigMap monitoring/grafana-dashboard-rotor', 'PodMonitor monitoring/rotor', 'PrometheusRule monitoring/rotor', 'ServiceMonitor monitoring/vault']);
+    assert.equal(find(operator, 'ClusterRole', 'rotor-prometheus'), undefined);
+    const rule = find(operator, 'PrometheusRule', 'rotor') as (KubeObject & { spec: { groups: unknown } }) | undefined;
+    const shipped = parse(readFileSync(`${deploy}monitoring/rules.yaml`, 'utf8')) as { groups: unknown };
+    assert.deepEqual(rule?.spec.groups, shipped.groups, 'the PrometheusRule holds rules.yaml (node deploy/components/prometheus-operator/generate.mjs)');
+    // The monitors give the rules their `app` label, as the standalone scrape job does.
+    for (const [kind, name, field] of [['ServiceMonitor', 'vault', 'endpoints'], ['PodMonitor', 'rotor', 'podMetricsEndpoints']] as const) {
+      const monitor = find(operator, kind, name) as (KubeObject & { spec: Record<string, { relabelings: { targetLabel?: string }[] }[]> }) | undefined;
+      for (const endpoint of monitor?.spec[field] ?? []) assert.ok(endpoint.relabelings.some((r) => r.targetLabel === 'app'), `${kind} ${name}: app label`);
+    }
+  });
+
+  it('production: TLS to Vault for every client, zones, PriorityClasses, the operator objects', () => {
+    // The listener's certificate instead of tls_disable, api_addr https; nothing else in server.hcl differs.
+    const hcl = (objects: readonly KubeObject[]): string => (find(objects, 'ConfigMap', 'vault-config') as { data: Record<string, string> } | undefined)?.data['server.hcl'] ?? '';
+    const lines = (text: string): string[] => text.split('\n').map((l) => l.trim());
+    const [was, now] = [lines(hcl(base)), lines(hcl(production))];
+    assert.deepEqual(was.filter((l) => !now.includes(l)), ['api_addr = "http://HOSTNAME.vault-internal.vault.svc:8200"', '# TLS terminates here in production: mount a certificate and set tls_cert_file/tls_key_file.', 'tls_disable = true']);
+    assert.deepEqual(now.filter((l) => !was.includes(l)), ['api_addr = "https://HOSTNAME.vault-internal.vault.svc:8200"', 'tls_cert_file = "/openbao/tls/tls.crt"', 'tls_key_file = "/openbao/tls/tls.key"']);
+    const vault = podSpec(production, 'StatefulSet', 'vault', 'vault');
+    const server = vault.containers[0] as { env: { name: string; value?: string }[]; readinessProbe: { httpGet: { scheme?: string } }; livenessProbe: { httpGet: { scheme?: string } } };
+    assert.equal(server.env.find((e) => e.name === 'BAO_ADDR')?.value, 'https://127.0.0.1:8200');
+    assert.equal(server.readinessProbe.httpGet.scheme, 'HTTPS');
+    assert.equal(server.livenessProbe.httpGet.scheme, 'HTTPS');
+    const unsealer = podSpec(production, 'Deployment', 'vault', 'vault-unsealer').containers[0] as { args: string[] };
+    assert.ok(unsealer.args.includes('--k8s-scheme=https') && unsealer.args.includes('--ca-cert=/etc/rotor/vault-tls/ca.crt'));
+    const configure = podSpec(production, 'Job', 'vault', 'vault-configure').containers[0] as { env: { name: string; value?: string }[] };
+    assert.equal(configure.env.find((e) => e.name === 'VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
+    assert.equal(configure.env.find((e) => e.name === 'VAULT_CACERT')?.value, '/etc/rotor/vault-tls/ca.crt');
+    const injector = podSpec(production, 'Deployment', 'vault', 'vault-agent-injector').containers[0] as { env: { name: string; value?: string }[] };
+    assert.equal(injector.env.find((e) => e.name === 'AGENT_INJECT_VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
+    for (const name of ['users-api', 'users-admin-api']) assert.equal(podAnnotations(production, 'app', name)['vault.hashicorp.com/ca-cert'], '/vault/tls/ca.crt');
+    const monitor = find(production, 'ServiceMonitor', 'vault') as { spec: { endpoints: { scheme?: string }[] } } | undefined;
+    assert.equal(monitor?.spec.endpoints[0]?.scheme, 'https');
+    // One zone lost keeps raft's quorum: the voters may not share a zone.
+    assert.deepEqual(vault.topologySpreadConstraints, [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'vault', component: 'server' } } },
+    ]);
+    assert.ok(find(production, 'PriorityClass', 'rotor-vault') && find(production, 'PriorityClass', 'rotor-services'));
+    for (const [kind, ns, name, priority] of [
+      ['StatefulSet', 'vault', 'vault', 'rotor-vault'],
+      ['Deployment', 'vault', 'vault-unsealer', 'rotor-vault'],
+      ['Deployment', 'vault', 'vault-agent-injector', 'rotor-vault'],
+      ['Deployment', 'app', 'users-api', 'rotor-services'],
+      ['Deployment', 'app', 'users-admin-api', 'rotor-services'],
+      ['Deployment', 'db', 'postgres', 'rotor-services'],
+    ] as const) {
+      assert.equal(podSpec(production, kind, ns, name).priorityClassName, priority, `${kind} ${ns}/${name}`);
+    }
+    assert.ok(find(production, 'PrometheusRule', 'rotor') && !find(production, 'Deployment', 'prometheus'));
   });
 });

@@ -64,6 +64,13 @@ describe('alert rules (deploy/monitoring/rules.yaml)', () => {
   });
 });
 
+describe('the PrometheusRule of the prometheus-operator variant', () => {
+  it('holds the same groups as rules.yaml', () => {
+    const rule = parse(readFileSync(join(MONITORING, '../components/prometheus-operator/prometheus-rule.yaml'), 'utf8')) as { spec: { groups: unknown } };
+    assert.deepEqual(rule.spec.groups, ruleGroups(), 'out of date: run node deploy/components/prometheus-operator/generate.mjs');
+  });
+});
+
 describe('prometheus.yml (the prometheus-config ConfigMap)', () => {
   it('passes promtool check config, with the rule files it names', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-promconfig-'));

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Rotor on a laptop cluster in one command: bash deploy/overlays/dev/up.sh [kind|minikube]
+# Builds Rotor's image with docker, loads it into the cluster (no registry), then runs the
+# first-install steps of docs/operations.md with deploy/overlays/dev in place of deploy/.
+# Safe to run again: existing Secrets are kept, a finished configure job is left alone.
+# Not run by this project's tests (their machine has no container engine); the steps are the
+# first install's, which testbed/test/cluster.int.test.ts runs as written.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+cluster=${1:-kind}
+image=ghcr.io/rotor-dev/rotor:0.1.0
+
+docker build -t "$image" .
+case $cluster in
+  kind) kind load docker-image "$image" ;;
+  minikube) minikube image load "$image" ;;
+  *) echo "usage: $0 [kind|minikube]" >&2; exit 2 ;;
+esac
+
+kubectl apply -f deploy/base/namespaces.yaml
+kubectl -n vault get secret vault-unseal-envelope-key >/dev/null 2>&1 ||
+  kubectl -n vault create secret generic vault-unseal-envelope-key --from-literal=key="$(openssl rand -base64 32)"
+if ! kubectl -n db get secret postgres-bootstrap >/dev/null 2>&1; then
+  PG_BOOTSTRAP="$(openssl rand -base64 24)"
+  kubectl -n db create secret generic postgres-bootstrap --from-literal=password="$PG_BOOTSTRAP"
+  kubectl -n vault create secret generic postgres-bootstrap --from-literal=password="$PG_BOOTSTRAP"
+  unset PG_BOOTSTRAP
+fi
+kubectl apply -k deploy/overlays/dev
+kubectl -n vault wait --for=condition=Ready pod -l app.kubernetes.io/name=vault,component=server --timeout=600s
+kubectl -n db wait --for=condition=Ready pod -l app.kubernetes.io/name=postgres --timeout=300s
+kubectl -n vault get secret vault-configure-token >/dev/null 2>&1 ||
+  kubectl -n vault create secret generic vault-configure-token --from-literal=token="$(kubectl -n vault exec deploy/vault-unsealer -- node /app/packages/cli/dist/src/main.js unseal root-token --key-store=k8s-secret:vault/vault-unseal-keys --envelope-key-file=/etc/rotor/envelope/key)"
+kubectl -n vault wait --for=condition=complete job/vault-configure --timeout=600s
+kubectl -n app rollout status deploy/users-api --timeout=600s
+kubectl -n app rollout status deploy/users-admin-api --timeout=600s
+echo "Rotor is up. Try: kubectl -n app port-forward svc/users-api 8080:8080 & curl -s localhost:8080/users"
