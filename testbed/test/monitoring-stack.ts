@@ -142,24 +142,28 @@ export class MonitoringStack {
     }
   }
 
-  /** Three OpenBao nodes (vault-0..2) from the shipped server.hcl, uninitialized. */
+  /** Three OpenBao nodes (vault-0..2) from the shipped server.hcl, uninitialized, for the unsealer. */
   async startVault(): Promise<void> {
-    const template = podTemplate('vault/server.yaml', 'StatefulSet', 'vault');
-    for (let i = 0; i < 3; i++) {
-      const id = `vault-${i}`;
-      const host = `127.0.0.${i + 2}`;
-      const [apiPort, clusterPort] = [await freePort(host), await freePort(host)];
-      const home = join(this.dir, id);
-      mkdirSync(join(home, 'data'), { recursive: true });
-      writeFileSync(join(home, 'server.hcl'), renderServerHcl({ id, host, apiPort, clusterPort, dataDir: join(home, 'data') }));
-      const server = this.#start(id, openBaoBinary(), ['server', `-config=${join(home, 'server.hcl')}`, '-log-level=info'], { HOME: home });
-      const address = `http://${host}:${apiPort}`;
-      await waitFor(`${id} to listen`, () => answers(`${address}/v1/sys/seal-status`, 200), { timeoutMs: 60_000, signal: server.exitSignal }).catch((err: unknown) => {
-        throw server.failure('did not listen', err);
-      });
-      this.vaultNodes.push({ id, address });
-      this.targets.push(target(template, id, host, apiPort));
-    }
+    for (let i = 0; i < 3; i++) this.vaultNodes.push({ id: `vault-${i}`, address: await this.startVaultNode(`vault-${i}`, `127.0.0.${i + 2}`) });
+  }
+
+  /**
+   * One OpenBao node from the shipped server.hcl, a scrape target unless `edit` changed the
+   * configuration (then it is only a probe). Nothing unseals a node the unsealer is not given.
+   */
+  async startVaultNode(id: string, host: string, edit?: (hcl: string) => string): Promise<string> {
+    const [apiPort, clusterPort] = [await freePort(host), await freePort(host)];
+    const home = join(this.dir, id);
+    mkdirSync(join(home, 'data'), { recursive: true });
+    const hcl = renderServerHcl({ id, host, apiPort, clusterPort, dataDir: join(home, 'data') });
+    writeFileSync(join(home, 'server.hcl'), edit ? edit(hcl) : hcl);
+    const server = this.#start(id, openBaoBinary(), ['server', `-config=${join(home, 'server.hcl')}`, '-log-level=info'], { HOME: home });
+    const address = `http://${host}:${apiPort}`;
+    await waitFor(`${id} to listen`, () => answers(`${address}/v1/sys/seal-status`, 200), { timeoutMs: 60_000, signal: server.exitSignal }).catch((err: unknown) => {
+      throw server.failure('did not listen', err);
+    });
+    if (!edit) this.targets.push(target(podTemplate('vault/server.yaml', 'StatefulSet', 'vault'), id, host, apiPort));
+    return address;
   }
 
   /** `rotor unseal` as the unsealer Deployment runs it (static discovery instead of pods, a file key store). */

@@ -6,8 +6,10 @@
 // - every metric each alert rule and each dashboard query reads exists, with every label the
 //   expression matches, groups, joins or templates on (a renamed metric or label fails here);
 // - every dashboard query returns data, with the labels its legend shows;
+// - a sealed pod (one the unsealer is not given) is told from Vault's own telemetry, which a
+//   scrape token could not do;
 // - every rule evaluates without error, and exactly the alerts this stack provokes fire: a halted
-//   unsealer (UnsealerHalted, from a process that stays up) and a failed rotation;
+//   unsealer (UnsealerHalted, from a process that stays up), a failed rotation, the sealed pod;
 // - UnsealerHalted travels Prometheus -> Alertmanager -> alert-receiver;
 // - with the unsealers gone, UnsealerAbsent's and UnsealerNoLeader's expressions hold, and the
 //   halted unsealer exits 4 on SIGTERM.
@@ -45,8 +47,18 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
   const writerFile = join(stack.dir, 'writer-db-creds.json');
   const writeCreds = (path: string, creds: AgentFile | string): void => writeFileSync(path, typeof creds === 'string' ? creds : JSON.stringify(creds), { mode: 0o600 });
 
+  let tokenOnlyNode = '';
+
   before(async () => {
     await Promise.all([stack.startDatabase(), stack.startVault()]);
+    // A fourth pod the unsealer is not told about: it stays sealed. And, as a probe only, a node
+    // whose metrics need a token (the shipped listener without unauthenticated_metrics_access).
+    await stack.startVaultNode('vault-3', '127.0.0.5');
+    tokenOnlyNode = await stack.startVaultNode('token-only', '127.0.0.6', (hcl) => {
+      const edited = hcl.replace(/\n\s*telemetry \{\n\s*unauthenticated_metrics_access = true\n\s*\}/, '');
+      assert.notEqual(edited, hcl, 'the listener allows unauthenticated metrics');
+      return edited;
+    });
     const leader = await stack.startUnsealer('vault-unsealer-7d4b9c-a', 'unseal-keys.json', [`--lock-file=${join(stack.dir, 'unsealer.lock')}`]);
     await stack.waitUnsealed();
     const token = await runTool(process.execPath, [join(REPO, 'packages/cli/bin/rotor.js'), 'unseal', 'root-token', `--key-store=file:${join(stack.dir, 'unseal-keys.json')}`]);
@@ -129,6 +141,7 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
       'vault/vault-0 vault',
       'vault/vault-1 vault',
       'vault/vault-2 vault',
+      'vault/vault-3 vault',
       'vault/vault-unsealer-7d4b9c-a vault-unsealer',
       'vault/vault-unsealer-7d4b9c-b vault-unsealer',
     ]);
@@ -159,6 +172,23 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
       },
       { timeoutMs: 30_000, intervalMs: 500 },
     );
+  });
+
+  it("tells a sealed node from Vault's own telemetry, which a scrape token could not", async () => {
+    const p = prometheus as PrometheusServer;
+    const sealed = alertRules().find((r) => r.alert === 'VaultNodeSealed')?.expr ?? '';
+    const result = await p.query(sealed);
+    assert.deepEqual(
+      result.map((s) => s.metric.pod),
+      ['vault-3'],
+      'the expression of VaultNodeSealed holds for the sealed pod only',
+    );
+    // It still answers (unauthenticated metrics, up 1) but does not report itself unsealed.
+    assert.deepEqual(await p.query('vault_core_unsealed{pod="vault-3"} == 1'), []);
+    // With a token instead, a sealed node cannot check it: it answers 503, as if down.
+    const res = await fetch(`${tokenOnlyNode}/v1/sys/metrics?format=prometheus`, { headers: { 'X-Vault-Token': stack.rootToken } });
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /Vault is sealed/);
   });
 
   it('has every metric and label each alert rule reads', async () => {
@@ -203,10 +233,14 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
     const all = rules.groups.flatMap((g) => g.rules);
     assert.equal(all.length, alertRules().length);
     for (const r of all) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError ?? ''}`);
+    // The sealed vault-3 fires too once its 2 minutes are up (VaultNodeSealed has `for: 2m`).
+    const names = firing.map((a) => `${a.metric.alertname} ${a.metric.pod}`).sort();
     assert.deepEqual(
-      firing.map((a) => `${a.metric.alertname} ${a.metric.pod}`).sort(),
+      names.filter((n) => n !== 'VaultNodeSealed vault-3'),
       ['DatabaseCredentialRotationFailing users-admin-api-6b9d7f-p8m2z', 'UnsealerHalted vault-unsealer-7d4b9c-b'],
     );
+    const sealed = await p.query('ALERTS{alertname="VaultNodeSealed"}');
+    assert.deepEqual(sealed.map((a) => a.metric.pod), ['vault-3'], 'VaultNodeSealed pending or firing for the sealed pod only');
   });
 
   it('delivers UnsealerHalted through Alertmanager to the receiver', async () => {
