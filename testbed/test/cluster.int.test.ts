@@ -102,7 +102,9 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
 
   it('3. PostgreSQL serves the seed table', async () => {
     needs('vault');
-    const rows = await node.kubectl(['-n', 'db', 'exec', 'deploy/postgres', '--', 'psql', '-U', 'postgres', '-At', '-c', 'SELECT id, title, name FROM users ORDER BY id']);
+    // As the seed's DB admin does: psql in the pod, with the bootstrap password (Vault rotates it away in step 4).
+    const psql = 'PGPASSWORD="$POSTGRES_PASSWORD" psql -U postgres -h 127.0.0.1 -At -c "SELECT id, title, name FROM users ORDER BY id"';
+    const rows = await node.kubectl(['-n', 'db', 'exec', 'deploy/postgres', '--', 'sh', '-c', psql]);
     assert.deepEqual(rows.trim().split('\n'), ['1|sre|sakib', '2|manager|hanifa']);
     done.add('postgres');
   });
@@ -139,13 +141,8 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const [users] = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready);
     assert.ok(users);
     const fromUsers = await connectFrom(kubectl, 'app', users.name, 'users-api', [...targets, 'prometheus.monitoring.svc:9090', 'users-admin-api.app.svc:8080']);
-    assert.deepEqual(fromUsers, {
-      'vault-active.vault.svc:8200': 'open',
-      'postgres.db.svc:5432': 'open',
-      'kubernetes.default.svc:443': 'open',
-      'prometheus.monitoring.svc:9090': 'timeout',
-      'users-admin-api.app.svc:8080': 'timeout',
-    });
+    const reached = Object.entries(fromUsers).filter(([, outcome]) => outcome === 'open').map(([t]) => t);
+    assert.deepEqual(reached, targets, `users-api reaches exactly Vault, PostgreSQL and the API server: ${JSON.stringify(fromUsers)}`);
     // Scraping is a flow the product needs: Prometheus sees users-api, Vault and the unsealer up.
     const prometheus = await serviceUrl(kubectl, 'monitoring', 'prometheus');
     const up = await waitFor(
@@ -238,9 +235,9 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
       turnover.stop();
     }
     const swapped = (await rotations()) - before;
-    log(`sidecar rotation: ${load.requests} requests, ${load.failed} failed, ${swapped} in-place swaps, ${turnover.departures} pods left`);
+    log(`sidecar rotation: ${load.requests} requests, ${load.failed} failed, ${swapped} in-place swaps, ${turnover.replaced} pods replaced`);
     assert.ok(swapped >= sidecarPods.length, `every pod swapped credentials in place (${swapped} swaps)`);
-    assert.equal(turnover.departures, 0, 'no pod was replaced');
+    assert.equal(turnover.replaced, 0, 'no pod was replaced');
     assert.equal(load.failed, 0, `failed requests: ${describeFailures(load.failures)}`);
     for (const p of sidecarPods) {
       const byReason = await podCounter(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total');

@@ -128,7 +128,8 @@ export class PodTurnover {
 
   async start(everyMs = 1000): Promise<void> {
     const first = await pods(this.#kubectl, this.#namespace, this.#selector);
-    this.#initial = new Set(first.map((p) => p.uid));
+    // Pods already on their way out (a finished rollout's stragglers) are not counted as replaced.
+    this.#initial = new Set(first.filter((p) => !p.deleting).map((p) => p.uid));
     this.#record(first);
     this.#timer = setInterval(() => void this.#sample(), everyMs);
   }
@@ -160,11 +161,6 @@ export class PodTurnover {
   /** Pods present at the start that have since gone (replaced). */
   get replaced(): number {
     return [...this.#initial].filter((uid) => this.#gone.has(uid)).length;
-  }
-
-  /** Every pod that went away while watched. */
-  get departures(): number {
-    return this.#gone.size;
   }
 
   get arrivals(): number {
