@@ -95,6 +95,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     keysSecretUid = await objectUid(kubectl, 'vault', 'secret', 'vault-unseal-keys');
     const unsealers = await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer');
     assert.equal(unsealers.filter((p) => p.ready).length, 2, 'both unsealer replicas run');
+    assert.deepEqual(unsealers.map((p) => p.restarts), [0, 0], 'no unsealer restarted during the bootstrap');
     const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
     assert.ok(unsealers.some((p) => p.name === lease.spec.holderIdentity), 'one unsealer holds the Lease');
     done.add('vault');
@@ -200,7 +201,10 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const load = await loadDone;
     log(`vault faults: ${load.requests} requests, ${load.failed} failed`);
     assert.equal(load.failed, 0, `failed requests: ${describeFailures(load.failures)}`);
-    const unsealerLogs = await node.kubectl(['-n', 'vault', 'logs', '-l', 'app.kubernetes.io/name=vault-unsealer', '--tail=-1']);
+    const unsealers = await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer');
+    assert.deepEqual(unsealers.map((p) => p.restarts), [0, 0], 'no unsealer restarted (an OOM kill mid-bootstrap would show here)');
+    let unsealerLogs = '';
+    for (const p of unsealers) unsealerLogs += await node.kubectl(['-n', 'vault', 'logs', p.name, '--tail=-1']);
     assert.equal(unsealerLogs.match(/initialized the cluster/g)?.length ?? 0, 1, 'the cluster was initialized exactly once');
   });
 
