@@ -57,7 +57,10 @@ export class Readiness {
     if (this.#leavingReason !== undefined) return { ready: false, reason: this.#leavingReason };
     const problem = this.#checks.credentialsProblem();
     if (problem !== undefined) return { ready: false, reason: problem };
-    return this.#database();
+    const database = await this.#database();
+    // A ping can take seconds: a leave() meanwhile (SIGTERM) wins over its answer.
+    if (this.#leavingReason !== undefined) return { ready: false, reason: this.#leavingReason };
+    return database;
   }
 
   async #database(): Promise<ReadinessResult> {

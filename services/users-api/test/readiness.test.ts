@@ -105,4 +105,14 @@ describe('readiness', () => {
     assert.deepEqual(await readiness.check(), { ready: false, reason: 'SIGTERM' });
     assert.equal(readiness.leaving, true);
   });
+  it('answers not-ready when leave() comes while a slow ping is in flight (SIGTERM during a check)', async () => {
+    const h = harness();
+    assert.equal(await h.ready(), true);
+    h.outcomes.push(false);
+    h.hold(true);
+    const pending = h.readiness.check();
+    h.readiness.leave('SIGTERM');
+    h.release();
+    assert.deepEqual(await pending, { ready: false, reason: 'SIGTERM' });
+  });
 });
