@@ -1,7 +1,7 @@
-// HTTP load against users-api on 127.0.0.1 while its credentials rotate:
-// a few concurrent GET loops, bounded in time, counting every request and
-// every failure (any status other than 200, any network error).
-import { setTimeout as delay } from 'node:timers/promises';
+// HTTP load against users-api while its credentials rotate: the testbed's load generator
+// (a few concurrent GET loops, bounded in time, counting every request and every failure),
+// with the demo's progress lines.
+import { driveHttpLoad, type HttpLoadResult } from '@rotor/testbed';
 import type { Narrator } from './narrator.ts';
 
 export interface LoadOptions {
@@ -18,69 +18,14 @@ export interface LoadOptions {
   progress?: { everyMs: number; line: (elapsedMs: number, requests: number, failed: number) => string; narrator: Narrator };
 }
 
-export interface LoadResult {
-  elapsedMs: number;
-  requests: number;
-  failed: number;
-  /** Failures by status (or error code), to explain a failure. */
-  failures: Map<string, number>;
-  p50Ms: number;
-  p99Ms: number;
-}
+export type LoadResult = HttpLoadResult;
 
-const PATHS = ['/users', '/users/1', '/users/2'];
-
-export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
-  const started = performance.now();
-  const stop = new AbortController();
-  const signal = AbortSignal.any([options.signal, stop.signal]);
-  const latencies: number[] = [];
-  const failures = new Map<string, number>();
-  let requests = 0;
-  let failed = 0;
-  const fail = (why: string): void => {
-    failed++;
-    failures.set(why, (failures.get(why) ?? 0) + 1);
-  };
-
-  const worker = async (index: number): Promise<void> => {
-    let i = index;
-    while (!signal.aborted) {
-      const path = PATHS[i++ % PATHS.length] ?? '/users';
-      const t0 = performance.now();
-      try {
-        // Each request runs to completion (no abort mid-flight): the demo counts answers, not cancellations.
-        const res = await fetch(`${options.url}${path}`, { signal: AbortSignal.timeout(10_000) });
-        await res.arrayBuffer();
-        requests++;
-        latencies.push(performance.now() - t0);
-        if (res.status !== 200) fail(`HTTP ${res.status}`);
-      } catch (err) {
-        requests++;
-        fail(((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name) || 'error');
-      }
-    }
-  };
-
-  const workers = Array.from({ length: options.concurrency }, (_, i) => worker(i));
-  let nextProgress = options.progress?.everyMs ?? Infinity;
-  try {
-    for (;;) {
-      const elapsed = performance.now() - started;
-      if (elapsed >= options.maxMs || (elapsed >= options.minMs && options.enough())) break;
-      if (options.progress && elapsed >= nextProgress) {
-        options.progress.narrator.info(options.progress.line(elapsed, requests, failed));
-        nextProgress += options.progress.everyMs;
-      }
-      await delay(100, undefined, { signal: options.signal });
-    }
-  } finally {
-    stop.abort();
-    await Promise.all(workers);
-  }
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0;
-  return { elapsedMs: performance.now() - started, requests, failed, failures, p50Ms: pct(50), p99Ms: pct(99) };
+export function driveLoad(options: LoadOptions): Promise<LoadResult> {
+  const { progress, ...load } = options;
+  return driveHttpLoad({
+    ...load,
+    ...(progress ? { progress: { everyMs: progress.everyMs, report: (ms, requests, failed) => progress.narrator.info(progress.line(ms, requests, failed)) } } : {}),
+  });
 }
 
 /** Sum of a Prometheus counter's samples in a /metrics text (all labels). */
