@@ -3,6 +3,8 @@
 // deploy/overlays/testbed), the seed's `kubectl get all` views, GET 200 / POST 403 through the
 // Service, and an init-container rotation watched under HTTP load. The cluster test
 // (testbed/test/cluster.int.test.ts) asserts the same steps.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   PodTurnover,
   USERS_API_SELECTOR,
@@ -62,6 +64,12 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
   narrator.step(3, 'Vault Admin', 'configuration as code: kubernetes auth, policies, database engine, rotate-root');
   await docs(['configure']);
   narrator.check(true, 'the configure job completed');
+  // What the scan at the end must never find in the output or in any log of the cluster.
+  const secretValue = async (namespace: string, name: string, key: string): Promise<string> =>
+    Buffer.from((await node.kubectl(['-n', namespace, 'get', 'secret', name, '-o', `jsonpath={.data.${key}}`])).trim(), 'base64').toString('utf8');
+  ctx.secrets.add('PostgreSQL bootstrap password', await secretValue('db', 'postgres-bootstrap', 'password'));
+  ctx.secrets.add('root token', await secretValue('vault', 'vault-configure-token', 'token'));
+  ctx.secrets.addKey('unsealer envelope key', await secretValue('vault', 'vault-unseal-envelope-key', 'key'));
 
   narrator.step(4, 'Service Owner', 'users-api with the Vault Agent init container');
   await docs(['app-ready']);
@@ -85,6 +93,20 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
   }).finally(() => turnover.stop());
   narrator.check(turnover.replaced >= 2, `${turnover.replaced} pods replaced themselves through the Eviction API`);
   narrator.check(load.failed === 0, `${load.requests} requests through the Service, ${load.failed} failed`, load.failed > 0 ? describeFailures(load.failures) : '');
+  await keepClusterLogs(node, ctx.dir);
   const peakMemoryMiB = Math.round(node.peakMemory().totalBytes / 1024 / 1024);
   return { nodeStartMs, vaultReadyMs, rotation: { requests: load.requests, failed: load.failed, replaced: turnover.replaced, seconds: load.elapsedMs / 1000 }, peakMemoryMiB };
+}
+
+/** Every pod's log and every node component's log, copied into the demo's dir for the secret scan. */
+async function keepClusterLogs(node: KubeNode, dir: string): Promise<void> {
+  const all = JSON.parse(await node.kubectl(['get', 'pods', '-A', '-o', 'json'])) as { items: { metadata: { name: string; namespace: string } }[] };
+  let text = '';
+  for (const pod of all.items) {
+    text += await node.kubectl(['-n', pod.metadata.namespace, 'logs', pod.metadata.name, '--all-containers', '--prefix']).catch(() => '');
+  }
+  writeFileSync(join(dir, 'cluster-pods.log'), text, { mode: 0o600 });
+  for (const file of readdirSync(node.logDir).filter((f) => f.endsWith('.log'))) {
+    writeFileSync(join(dir, `node-${file}`), readFileSync(join(node.logDir, file)), { mode: 0o600 });
+  }
 }
