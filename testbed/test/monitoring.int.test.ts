@@ -206,8 +206,12 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
     for (const q of dashboardQueries()) {
       const where = `dashboard panel "${q.panel}": ${q.expr}`;
       checks += await checkReferences(p, where, q.expr, '');
-      const result = await p.query(q.expr);
-      assert.ok(result.length > 0, `${where} returns no data`);
+      // rate() and increase() need two scrapes inside their window: on a busy machine the second
+      // one may still be due, so wait for data rather than read it once.
+      const result = await waitFor(`${where} to return data`, async () => {
+        const r = await p.query(q.expr);
+        return r.length > 0 ? r : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 1000 });
       const legendLabels = [...(q.legend ?? '').matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)].map((m) => m[1] ?? '');
       for (const label of legendLabels) {
         assert.ok(result.every((s) => label in s.metric), `${where}: the legend shows {{${label}}}, which the result lacks: ${JSON.stringify(result.map((s) => s.metric))}`);
