@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeNode } from '../node/index.ts';
 import { waitFor } from '../wait.ts';
+import { counterByLabel } from '../metrics-text.ts';
 import { readDocSteps, runDocStep, type StepRun } from './docs-steps.ts';
 import { hostPathVolumes, pods, vaultStatus, type Kubectl, type VaultNodeStatus } from './observe.ts';
 
@@ -178,14 +179,8 @@ export async function probeFrom(node: KubeNode, namespace: string, image: string
   }
 }
 
-/** Sum of a Prometheus counter in a pod's /metrics, per label set (e.g. rotations by reason). */
-export async function podCounter(podIp: string, port: number, name: string): Promise<Map<string, number>> {
+/** A pod's counter by the value of one label, e.g. credential rotations by reason. */
+export async function podCounterByLabel(podIp: string, port: number, name: string, label: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://${podIp}:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    const labels = line[name.length] === '{' ? line.slice(name.length, line.indexOf('}') + 1) : '';
-    out.set(labels, (out.get(labels) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return out;
+  return counterByLabel(text, name, label);
 }
