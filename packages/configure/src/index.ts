@@ -17,3 +17,4 @@ export { planToJson, renderPlan, summarize } from './render.ts';
 export type { RenderOptions } from './render.ts';
 export { credentialsFingerprint, fingerprintMatches } from './fingerprint.ts';
 export { MARKER_FINGERPRINT, MARKER_ROTATED } from './kinds/database-connections.ts';
+export { CONFIGURE_POLICY, CONFIGURE_ROLE, bootstrapSelection } from './bootstrap.ts';

@@ -38,6 +38,8 @@ export interface LiveState {
   connections: Map<string, Map<string, LiveConnection>>;
   databaseRoles: Map<string, Map<string, Body>>;
   authRoles: Map<string, Map<string, Body>>;
+  /** The auth mount the applying token logged in through (undefined for a token-method token). */
+  loginMount?: string;
 }
 
 export function emptyLiveState(): LiveState {

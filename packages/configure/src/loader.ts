@@ -16,6 +16,11 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Reads `fromFile` references and policy files (paths relative to the config file); default fs. */
   readFile?: (path: string) => string;
+  /**
+   * Keeps only part of the validated file (e.g. bootstrapSelection) before secrets,
+   * files and durations are resolved: what is left out is never read.
+   */
+  select?: (file: ConfigFile) => ConfigFile;
 }
 
 /** Reads, validates and resolves a config file; throws ConfigureError (FILE or INVALID). */
@@ -50,8 +55,8 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     );
   }
   const issues: ConfigIssue[] = checkReferences(parsed.data).map((r) => source.issue(r.path, r.message));
-  const resolver = new Resolver(source, file, options, issues);
-  const config = resolver.config(parsed.data);
+  const resolver = new Resolver(source, file, options, issues, parsed.data);
+  const config = resolver.config(options.select ? options.select(parsed.data) : parsed.data);
   if (issues.length > 0) throw invalidConfig(issues);
   return config;
 }
@@ -63,9 +68,12 @@ class Resolver {
   readonly #env: Record<string, string | undefined>;
   readonly #readFile: (path: string) => string;
   readonly #issues: ConfigIssue[];
+  /** The whole file: a selection's entries are located by their path or name in it. */
+  readonly #whole: ConfigFile;
 
-  constructor(source: YamlSource, file: string, options: LoadOptions, issues: ConfigIssue[]) {
+  constructor(source: YamlSource, file: string, options: LoadOptions, issues: ConfigIssue[], whole: ConfigFile) {
     this.#source = source;
+    this.#whole = whole;
     this.#dir = dirname(resolve(file));
     this.#env = options.env ?? process.env;
     this.#readFile = options.readFile ?? ((path) => readFileSync(path, 'utf8'));
@@ -75,12 +83,12 @@ class Resolver {
   config(file: ConfigFile): DesiredConfig {
     return {
       audit: (file.audit ?? []).map((a) => ({ path: a.path, type: a.type, description: a.description ?? '', options: a.options ?? {} })),
-      auth: (file.auth ?? []).map((a, i) => this.#auth(a, ['auth', i])),
-      policies: (file.policies ?? []).map((p, i) => ({
+      auth: (file.auth ?? []).map((a) => this.#auth(a, ['auth', (this.#whole.auth ?? []).findIndex((w) => w.path === a.path)])),
+      policies: (file.policies ?? []).map((p) => ({
         name: p.name,
-        rules: 'rules' in p ? p.rules : this.#file(p.file, ['policies', i, 'file']),
+        rules: 'rules' in p ? p.rules : this.#file(p.file, ['policies', (this.#whole.policies ?? []).findIndex((w) => w.name === p.name), 'file']),
       })),
-      secrets: (file.secrets ?? []).map((s, i) => this.#database(s, ['secrets', i])),
+      secrets: (file.secrets ?? []).map((s) => this.#database(s, ['secrets', (this.#whole.secrets ?? []).findIndex((w) => w.path === s.path)])),
     };
   }
 

@@ -128,7 +128,7 @@ auth:
   it('loads the shipped deploy/vault/config.yaml', () => {
     const file = fileURLToPath(new URL('../../../deploy/vault/config.yaml', import.meta.url));
     const config = loadConfig(file, { env });
-    assert.deepEqual(config.auth[0]?.roles.map((r) => r.name), ['app-creds-reader-role', 'app-creds-writer-role']);
+    assert.deepEqual(config.auth[0]?.roles.map((r) => r.name), ['app-creds-reader-role', 'app-creds-writer-role', 'rotor-configure']);
     assert.equal(config.secrets[0]?.connections[0]?.rotateRoot, true);
     assert.match(config.policies[0]?.rules ?? '', /path "database\/creds\/db-reader-role"/);
   });

@@ -1,3 +1,4 @@
+import { CONFIGURE_ROLE } from '../bootstrap.ts';
 import type { FieldSpecs } from '../fields.ts';
 import { planNamed } from '../kind.ts';
 import type { ResourceKind } from '../kind.ts';
@@ -26,7 +27,7 @@ const specsByType: Record<string, FieldSpecs> = {
   },
 };
 
-/** Roles of kubernetes and approle auth methods (auth/<path>/role/<name>). */
+/** Roles of kubernetes and approle auth methods (auth/<path>/role/<name>); rotor-configure is never pruned. */
 export const authRoles: ResourceKind = {
   name: 'auth-role',
   async read(client, desired, live) {
@@ -44,6 +45,7 @@ export const authRoles: ResourceKind = {
           desired: method.roles,
           live: live.authRoles.get(method.path),
           path: (name) => `auth/${method.path}/role/${name}`,
+          isProtected: (name) => name === CONFIGURE_ROLE,
         },
         options,
       ),
