@@ -7,12 +7,45 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 /**
- * A fetch for https that trusts `caCert` (PEM). Node's built-in fetch cannot
- * take a CA without the undici package, so this small adapter uses
- * node:https and hands back a standard Response. Redirects are not followed
- * here: the client handles them itself.
+ * Node's codes for a peer certificate that does not verify: not signed by the
+ * trusted CA, expired, or not naming the host.
  */
-export function fetchWithCa(caCert: string): FetchLike {
+const CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Whether a network error code says the server's certificate was refused. */
+export function isCertificateErrorCode(code: string | undefined): boolean {
+  return code !== undefined && CERTIFICATE_CODES.has(code);
+}
+
+/**
+ * The transport for `address` trusting `caCert` (PEM): the one place that
+ * decides how a CA applies. As in Vault's CLI, a CA matters for https only;
+ * an http address (a dev server, loopback) uses the global fetch unchanged.
+ */
+export function transportFor(caCert: string | undefined): FetchLike {
+  if (caCert === undefined) return fetch;
+  const https = fetchWithCa(caCert);
+  return (url, init) => (url.startsWith('https:') ? https(url, init) : fetch(url, init));
+}
+
+/**
+ * A fetch for https that trusts `caCert` (PEM) and no other CA. Node's built-in
+ * fetch cannot take a CA without the undici package, so this small adapter
+ * uses node:https and hands back a standard Response. Redirects are not
+ * followed here: the client handles them itself.
+ */
+function fetchWithCa(caCert: string): FetchLike {
   return (url, init) =>
     new Promise<Response>((resolve, reject) => {
       const headers = new Headers(init.headers);
