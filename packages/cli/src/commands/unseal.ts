@@ -2,10 +2,13 @@
 // Exit codes are documented in docs/unsealer.md.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
 import {
+  ConfigMapPauseSwitch,
   FileKeyStore,
+  PAUSED_KEY,
   FileLockElection,
   HealthServer,
   KubernetesLeaseElection,
@@ -21,6 +24,7 @@ import {
   type LeaderElection,
   type NodeDiscovery,
   type PassReport,
+  type PauseSwitch,
   type PodDiscoveryOptions,
   type RootTokenPolicy,
   type Trigger,
@@ -42,6 +46,7 @@ interface UnsealOptions {
   rootToken: RootTokenPolicy;
   lockFile?: string;
   k8sLease?: string;
+  pauseConfigmap?: string;
   identity: string;
   resync: number;
   healthPort?: number;
@@ -104,6 +109,13 @@ function electionOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>
   return undefined;
 }
 
+function pauseSwitchOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients>): PauseSwitch | undefined {
+  if (options.pauseConfigmap === undefined) return undefined;
+  const { namespace, name } = namespaced('--pause-configmap', options.pauseConfigmap);
+  return new ConfigMapPauseSwitch(kube().core, kube().config, { namespace, name });
+}
+
+
 /**
  * JSON logs; the redaction is a second line of defence, the keys type already hides itself.
  * With --json the logs go to stderr so that stdout holds only the result.
@@ -145,6 +157,7 @@ async function unseal(options: UnsealOptions): Promise<void> {
     discovery,
     keyStore: keyStoreOf(options, kube),
     election: electionOf(options, kube),
+    pause: pauseSwitchOf(options, kube),
     shares: options.shares,
     threshold: options.threshold,
     rootToken: options.rootToken,
@@ -234,11 +247,46 @@ function rootTokenCommand(): Command {
     });
 }
 
+/**
+ * `rotor unseal pause|resume`: sets the pause switch a running `rotor unseal --pause-configmap`
+ * follows (the ConfigMap's "paused" key, created when absent). The same as
+ * `kubectl create configmap` / `kubectl patch`, with the operator's own credentials.
+ */
+function pauseCommand(name: 'pause' | 'resume'): Command {
+  const paused = name === 'pause';
+  return new Command(name)
+    .description(paused ? 'pause the running unsealer: it initializes, joins and unseals nothing until resumed' : 'resume a paused unsealer')
+    .option('--configmap <namespace/name>', 'the switch the unsealer follows (its --pause-configmap)', 'vault/vault-unsealer')
+    .action(async (options: { configmap: string }) => {
+      const { namespace, name: cmName } = namespaced('--configmap', options.configmap);
+      const { core } = kubeClients()();
+      const data = { [PAUSED_KEY]: String(paused) };
+      try {
+        await core.patchNamespacedConfigMap({ namespace, name: cmName, body: { data } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      } catch (err) {
+        if (kubeStatus(err) !== 404) throw new CliError(ExitCode.APPLY_FAILED, `patch configmap ${options.configmap} failed (${kubeStatus(err) ?? 'error'})`);
+        try {
+          await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: cmName, labels: { 'app.kubernetes.io/name': 'vault-unsealer' } }, data } });
+        } catch (createErr) {
+          throw new CliError(ExitCode.APPLY_FAILED, `create configmap ${options.configmap} failed (${kubeStatus(createErr) ?? 'error'})`);
+        }
+      }
+      process.stdout.write(`rotor: configmap ${options.configmap} ${PAUSED_KEY}=${String(paused)}\n`);
+    });
+}
+
+function kubeStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
 export function unsealCommand(): Command {
   return withCaCertOption(new Command('unseal'))
     // `unseal root-token --key-store ...`: options after the subcommand's name are its own.
     .enablePositionalOptions()
     .addCommand(rootTokenCommand())
+    .addCommand(pauseCommand('pause'))
+    .addCommand(pauseCommand('resume'))
     .description('initialize (once), raft-join and unseal a Vault/OpenBao cluster, and keep it unsealed')
     .option('--nodes <urls>', 'static discovery: comma-separated node API addresses', (text: string) =>
       text.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
@@ -258,6 +306,7 @@ export function unsealCommand(): Command {
     )
     .option('--lock-file <path>', 'leader election for several instances on one machine')
     .option('--k8s-lease <namespace/name>', 'leader election on a Kubernetes Lease')
+    .option('--pause-configmap <namespace/name>', 'follow the operator\'s pause switch: this ConfigMap\'s "paused" key ("true": act on nothing)')
     .option('--identity <id>', 'this instance in the election (default: $POD_NAME or the host name)', process.env.POD_NAME ?? hostname())
     .option('--resync <ms>', 'regular pass interval', integer('--resync', 100), 5_000)
     .option('--health-port <port>', 'serve /healthz and /metrics on this port', integer('--health-port', 0))
