@@ -95,7 +95,9 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     keysSecretUid = await objectUid(kubectl, 'vault', 'secret', 'vault-unseal-keys');
     const unsealers = await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer');
     assert.equal(unsealers.filter((p) => p.ready).length, 2, 'both unsealer replicas run');
-    assert.deepEqual(unsealers.map((p) => p.restarts), [0, 0], 'no unsealer restarted during the bootstrap');
+    const restarted = unsealers.filter((p) => p.restarts > 0);
+    const why = await Promise.all(restarted.map(async (p) => `${p.name}: ${p.lastTerminations.join('; ')}\n${(await kubectl.result(['-n', 'vault', 'logs', p.name, '--previous', '--tail=30'])).stdout}`));
+    assert.deepEqual(unsealers.map((p) => p.restarts), [0, 0], `no unsealer restarted during the bootstrap\n${why.join('\n')}`);
     const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
     assert.ok(unsealers.some((p) => p.name === lease.spec.holderIdentity), 'one unsealer holds the Lease');
     done.add('vault');
