@@ -40,3 +40,4 @@ export { docSteps, readDocSteps, runDocStep, type DocStep, type StepRun } from '
 export { PodTurnover, hostPathVolumes, objectUid, pods, serviceUrl, vaultStatus, type Kubectl as ClusterKubectl, type PodView, type VaultNodeStatus } from './walkthrough/observe.ts';
 export * from './node/index.ts';
 export * from './walkthrough/cluster-steps.ts';
+export * from './walkthrough/cluster-logs.ts';

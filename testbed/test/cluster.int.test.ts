@@ -6,9 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
   PodTurnover,
+  assertNoSecretsInLogs,
   USERS_API_SELECTOR,
   VAULT_SELECTOR,
   clusterKubectl,
+  clusterLogs,
+  clusterSecrets,
   connectFrom,
   describeFailures,
   diffSnapshots,
@@ -258,6 +261,15 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
       const byReason = await podCounterByLabel(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total', 'reason');
       assert.equal(byReason['auth-failure'] ?? 0, 0, `${p.name} never needed the refused-credentials recovery`);
     }
+  });
+
+  it('no secret in any log: each pod\'s containers and each node component', async () => {
+    needs('configure');
+    const secrets = await clusterSecrets(node);
+    const logs = await clusterLogs(node);
+    assert.deepEqual(Object.keys(secrets.kinds()).sort(), ['PostgreSQL bootstrap password', 'root token', 'unsealer envelope key']);
+    const report = assertNoSecretsInLogs(logs, secrets);
+    log(`secret scan: ${report.secrets} values in ${report.logs} logs, ${Math.round(report.bytes / 1024)} KiB, nothing found`);
   });
 
   it('runs every install step that docs/operations.md documents', () => {

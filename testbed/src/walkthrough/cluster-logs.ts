@@ -1,0 +1,33 @@
+// The secret scan of a cluster run: the secrets an operator created or the unsealer made, and
+// every log the cluster produced (each pod's containers, each node component). Shared by the
+// cluster walkthrough test and `npm run demo -- --cluster`.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeNode } from '../node/index.ts';
+import { SecretSet, type LogText } from '../secret-scan.ts';
+
+async function secretValue(node: KubeNode, namespace: string, name: string, key: string): Promise<string> {
+  const base64 = (await node.kubectl(['-n', namespace, 'get', 'secret', name, '-o', `jsonpath={.data.${key}}`])).trim();
+  return Buffer.from(base64, 'base64').toString('utf8');
+}
+
+/** What no log may show: the PostgreSQL bootstrap password, the configure job's root token, the envelope key. */
+export async function clusterSecrets(node: KubeNode, secrets = new SecretSet()): Promise<SecretSet> {
+  secrets.add('PostgreSQL bootstrap password', await secretValue(node, 'db', 'postgres-bootstrap', 'password'));
+  secrets.add('root token', await secretValue(node, 'vault', 'vault-configure-token', 'token'));
+  secrets.addKey('unsealer envelope key', await secretValue(node, 'vault', 'vault-unseal-envelope-key', 'key'));
+  return secrets;
+}
+
+/** Every running pod's log (all containers, one text, each line prefixed with its pod) and every node component's log. */
+export async function clusterLogs(node: KubeNode): Promise<LogText[]> {
+  const all = JSON.parse(await node.kubectl(['get', 'pods', '-A', '-o', 'json'])) as { items: { metadata: { name: string; namespace: string } }[] };
+  let pods = '';
+  for (const pod of all.items) {
+    pods += await node.kubectl(['-n', pod.metadata.namespace, 'logs', pod.metadata.name, '--all-containers', '--prefix']).catch(() => '');
+  }
+  const components = readdirSync(node.logDir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => ({ name: `node ${f}`, text: readFileSync(join(node.logDir, f), 'utf8') }));
+  return [{ name: `the logs of ${all.items.length} pods`, text: pods }, ...components];
+}
