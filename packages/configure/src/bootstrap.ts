@@ -1,5 +1,5 @@
 import { ConfigureError, ConfigureErrorCode } from './errors.ts';
-import type { ConfigFile } from './schema.ts';
+import type { ConfigEntry, ConfigFile } from './schema.ts';
 
 /**
  * The identity `rotor configure` runs as: a Kubernetes auth role and the
@@ -18,15 +18,16 @@ export const CONFIGURE_POLICY = 'rotor-configure';
  */
 export function bootstrapSelection(role: string = CONFIGURE_ROLE): (file: ConfigFile) => ConfigFile {
   return (file) => {
-    type Method = NonNullable<ConfigFile['auth']>[number];
-    const auth = (file.auth ?? []).flatMap((method): Method[] => {
-      if (!(method.roles ?? []).some((r) => r.name === role)) return [];
-      return [method.type === 'kubernetes' ? { ...method, roles: (method.roles ?? []).filter((r) => r.name === role) } : { ...method, roles: (method.roles ?? []).filter((r) => r.name === role) }];
+    // Only the keys used here; the entries passed the schema, so they are there when declared.
+    type Role = { name: string; token_policies?: string[] };
+    const auth = ((file.auth ?? []) as readonly (ConfigEntry & { roles?: Role[] })[]).flatMap((method) => {
+      const roles = (method.roles ?? []).filter((r) => r.name === role);
+      return roles.length === 0 ? [] : [{ ...method, roles }];
     });
     if (auth.length === 0) {
       throw new ConfigureError(ConfigureErrorCode.INVALID, `no auth method of the configuration declares the role "${role}" that configure logs in with`);
     }
-    const granted = new Set(auth.flatMap((method) => (method.roles ?? []).flatMap((r) => r.token_policies ?? [])));
-    return { auth, policies: (file.policies ?? []).filter((p) => granted.has(p.name)) };
+    const granted = new Set(auth.flatMap((method) => method.roles.flatMap((r) => r.token_policies ?? [])));
+    return { auth, policies: (file.policies ?? []).filter((p) => granted.has(String(p.name))) };
   };
 }
