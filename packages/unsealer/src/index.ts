@@ -30,3 +30,4 @@ export { ConfigMapPauseSwitch, PAUSED_KEY, pausedFromConfigMap, type ConfigMapPa
 export { HealthServer, type HealthSource } from './health-server.ts';
 export { Unsealer, type PassReport, type RootTokenPolicy, type UnsealerOptions, type UnsealerState } from './unsealer.ts';
 export { loadKubeClients, type KubeClients } from './k8s.ts';
+export { GeneratedRoot, decodeRootToken, generateRoot, type GenerateRootOptions } from './generate-root.ts';

@@ -27,6 +27,12 @@ export interface UnsealerOptions {
   threshold?: number;
   /** Default "keep": stored with the keys. */
   rootToken?: RootTokenPolicy;
+  /**
+   * With policy "revoke": the first configuration, done with the initial root token on the
+   * active node before that token is revoked (e.g. what lets `rotor configure` log in on its
+   * own). Retried on later passes until it succeeds; the token is revoked only afterwards.
+   */
+  bootstrap?: (rootToken: string, node: NodeTarget) => Promise<void>;
   timing?: Partial<Timing>;
   /** Seal-status probe of known nodes (restart detection); false turns it off. */
   probe?: SealProbeOptions | false;
@@ -96,6 +102,7 @@ export class Unsealer {
   #keys: UnsealKeys | undefined;
   #pending: PendingKeys | undefined;
   #rootTokenToRevoke: string | undefined;
+  #bootstrapped = false;
   #targets: NodeTarget[] = [];
   readonly #rejections: Rejection[] = [];
   readonly #unsealSubmittedAt: Record<string, number> = {};
@@ -109,6 +116,9 @@ export class Unsealer {
     const threshold = options.threshold ?? 3;
     if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 1 || shares < threshold || shares > 255) {
       throw new UnsealerError(UnsealerErrorCode.config, `key shares ${shares} / threshold ${threshold}: need 1 <= threshold <= shares <= 255`);
+    }
+    if (options.bootstrap !== undefined && options.rootToken !== 'revoke') {
+      throw new UnsealerError(UnsealerErrorCode.config, 'a bootstrap needs root-token policy "revoke": the token it uses is revoked right after it');
     }
     this.#options = { ...options, shares, threshold };
     this.#timing = { ...defaultTiming, ...options.timing };
@@ -126,6 +136,11 @@ export class Unsealer {
 
   get state(): UnsealerState {
     return this.#state;
+  }
+
+  /** Whether the initial root token (policy "revoke") still waits for its bootstrap and revocation. */
+  get rootTokenPending(): boolean {
+    return this.#rootTokenToRevoke !== undefined;
   }
 
   /** The alarm that stopped the unsealer, if any. */
@@ -440,6 +455,17 @@ export class Unsealer {
       }
       case 'revoke-root-token': {
         if (this.#rootTokenToRevoke === undefined) return false;
+        if (this.#options.bootstrap !== undefined && !this.#bootstrapped) {
+          try {
+            await this.#options.bootstrap(this.#rootTokenToRevoke, targetOf(action));
+          } catch (err) {
+            this.#metrics.action('bootstrap', 'failed');
+            throw new UnsealerError(UnsealerErrorCode.node, `${action.node}: bootstrap with the initial root token failed (retried; the token is revoked only after it succeeds): ${describeError(err)}`, { node: action.node, cause: err });
+          }
+          this.#bootstrapped = true;
+          this.#metrics.action('bootstrap', 'ok');
+          this.#log.info({ node: action.node }, 'bootstrap done with the initial root token');
+        }
         await this.#nodes.revokeRootToken(targetOf(action), this.#rootTokenToRevoke);
         this.#rootTokenToRevoke = undefined;
         this.#metrics.action(action.kind, 'ok');

@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import { pino, type Logger } from 'pino';
+import { applyPlan, bootstrapSelection, loadConfig, planChanges, readLiveState } from '@rotor/configure';
+import { VaultClient } from '@rotor/vault-client';
 import {
   ConfigMapPauseSwitch,
   FileKeyStore,
@@ -18,6 +20,7 @@ import {
   StaticDiscovery,
   Unsealer,
   UnsealerErrorCode,
+  generateRoot,
   isUnsealerError,
   parseEnvelopeKey,
   type KeyStore,
@@ -27,11 +30,12 @@ import {
   type PauseSwitch,
   type PodDiscoveryOptions,
   type RootTokenPolicy,
+  type NodeTarget,
   type Trigger,
 } from '@rotor/unsealer';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { integer, kubeClients, namespaced } from '../k8s-options.ts';
-import { caCertOf, withCaCertOption } from '../vault-options.ts';
+import { caCertOf, vaultAddressOf, withCaCertOption } from '../vault-options.ts';
 
 interface UnsealOptions {
   nodes?: string[];
@@ -44,6 +48,7 @@ interface UnsealOptions {
   shares: number;
   threshold: number;
   rootToken: RootTokenPolicy;
+  bootstrapConfig?: string;
   lockFile?: string;
   k8sLease?: string;
   pauseConfigmap?: string;
@@ -115,7 +120,6 @@ function pauseSwitchOf(options: UnsealOptions, kube: ReturnType<typeof kubeClien
   return new ConfigMapPauseSwitch(kube().core, kube().config, { namespace, name });
 }
 
-
 /**
  * JSON logs; the redaction is a second line of defence, the keys type already hides itself.
  * With --json the logs go to stderr so that stdout holds only the result.
@@ -145,6 +149,23 @@ function unsealResult(report: PassReport, error?: CliError): UnsealResult {
   };
 }
 
+/**
+ * The first configuration, with the initial root token: the part of the configure file that
+ * lets `rotor configure` log in as its own service account (the rotor-configure role and
+ * policy). Loaded (validated) now, so a bad file fails at start, not after init.
+ */
+function bootstrapOf(file: string, caCert: string | undefined, log: Logger): (rootToken: string, node: NodeTarget) => Promise<void> {
+  const load = () => loadConfig(file, { select: bootstrapSelection() });
+  load();
+  return async (rootToken, node) => {
+    const desired = load();
+    const client = new VaultClient({ address: node.address, caCert, token: rootToken });
+    const plan = planChanges(desired, await readLiveState(client, desired), { prune: false });
+    const result = await applyPlan(client, plan);
+    log.info({ node: node.id, config: file, writes: result.writes, changes: plan.changes.filter((c) => c.op !== 'unchanged').map((c) => `${c.op} ${c.id}`) }, 'bootstrap applied');
+  };
+}
+
 async function unseal(options: UnsealOptions): Promise<void> {
   // Checked here, not by commander: a required option of `unseal` would also be required by its subcommands.
   if ((options.keyStore as string | undefined) === undefined) throw new CliError(ExitCode.USAGE, "required option '--key-store <spec>' not specified");
@@ -153,6 +174,10 @@ async function unseal(options: UnsealOptions): Promise<void> {
   const log = logger(options.logLevel, options.json === true);
   const { discovery, triggers } = discoveryOf(options, kube);
   const caCert = caCertOf(options);
+  if (options.bootstrapConfig !== undefined && options.rootToken !== 'revoke') {
+    throw new CliError(ExitCode.USAGE, '--bootstrap-config needs --root-token=revoke: the initial root token is revoked right after the bootstrap');
+  }
+  const bootstrap = options.bootstrapConfig === undefined ? undefined : bootstrapOf(options.bootstrapConfig, caCert, log);
   const unsealer = new Unsealer({
     discovery,
     keyStore: keyStoreOf(options, kube),
@@ -161,6 +186,7 @@ async function unseal(options: UnsealOptions): Promise<void> {
     shares: options.shares,
     threshold: options.threshold,
     rootToken: options.rootToken,
+    ...(bootstrap !== undefined ? { bootstrap } : {}),
     timing: { resyncMs: options.resync },
     triggers,
     logger: log,
@@ -174,6 +200,8 @@ async function unseal(options: UnsealOptions): Promise<void> {
     if (!report.leading) failure = new CliError(ExitCode.APPLY_FAILED, 'another unsealer holds the lock; nothing done');
     else if (sealed.length > 0 || report.nodes.length === 0) {
       failure = new CliError(ExitCode.APPLY_FAILED, `not finished: ${sealed.length > 0 ? `still sealed or unreachable: ${sealed.join(', ')}` : 'no nodes found'}`);
+    } else if (unsealer.rootTokenPending) {
+      failure = new CliError(ExitCode.APPLY_FAILED, 'not finished: the initial root token is not revoked yet (its bootstrap failed, see the log)');
     }
     if (options.json) process.stdout.write(`${JSON.stringify(unsealResult(report, failure))}\n`);
     else if (!failure) process.stdout.write(`rotor: ${report.nodes.length} nodes initialized and unsealed\n`);
@@ -280,11 +308,37 @@ function kubeStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/**
+ * `rotor unseal generate-root`: break-glass. Vault's generate-root with a one-time pad and
+ * the stored key shares; the new root token goes to standard output only. Revoke it when done.
+ */
+function generateRootCommand(): Command {
+  return withCaCertOption(new Command('generate-root'))
+    .description('break-glass: generate a new root token from the stored key shares; printed to stdout only (revoke it when done)')
+    .requiredOption('--key-store <spec>', 'where the keys live: file:<path> or k8s-secret:<namespace>/<name>')
+    .option('--envelope-key-file <path>', 'the key the stored keys are encrypted with')
+    .option('--address <url>', 'an unsealed Vault node or the active service (default: $VAULT_ADDR, then $BAO_ADDR)')
+    .option('--cancel-existing', 'cancel a generate-root attempt left in progress instead of refusing')
+    .action(async (options: Pick<UnsealOptions, 'keyStore' | 'envelopeKeyFile' | 'caCert'> & { address?: string; cancelExisting?: boolean }) => {
+      try {
+        const address = vaultAddressOf(options);
+        const keys = await keyStoreOf(options, kubeClients()).load();
+        if (keys === undefined) throw new CliError(ExitCode.APPLY_FAILED, `no keys are stored in ${options.keyStore}`);
+        const caCert = caCertOf(options);
+        const root = await generateRoot(address, keys, { cancelExisting: options.cancelExisting === true, ...(caCert !== undefined ? { caCert } : {}) });
+        process.stdout.write(`${root.token}\n`);
+      } catch (err) {
+        throw asCliError(err);
+      }
+    });
+}
+
 export function unsealCommand(): Command {
   return withCaCertOption(new Command('unseal'))
     // `unseal root-token --key-store ...`: options after the subcommand's name are its own.
     .enablePositionalOptions()
     .addCommand(rootTokenCommand())
+    .addCommand(generateRootCommand())
     .addCommand(pauseCommand('pause'))
     .addCommand(pauseCommand('resume'))
     .description('initialize (once), raft-join and unseal a Vault/OpenBao cluster, and keep it unsealed')
@@ -303,6 +357,10 @@ export function unsealCommand(): Command {
       new Option('--root-token <policy>', 'keep: store the root token with the keys; revoke: revoke it once the cluster is up')
         .choices(['keep', 'revoke'])
         .default('keep'),
+    )
+    .option(
+      '--bootstrap-config <file>',
+      'with --root-token=revoke: before revoking, apply the part of this configure file that lets rotor configure log in (role and policy rotor-configure)',
     )
     .option('--lock-file <path>', 'leader election for several instances on one machine')
     .option('--k8s-lease <namespace/name>', 'leader election on a Kubernetes Lease')
