@@ -3,6 +3,7 @@ import { authMethods } from './auth-methods.ts';
 import { authRoles } from './auth-roles.ts';
 import { databaseConnections } from './database-connections.ts';
 import { databaseRoles } from './database-roles.ts';
+import { databaseStaticRoles } from './database-static-roles.ts';
 import { kubernetesConfigs } from './kubernetes-config.ts';
 import { policies } from './policies.ts';
 import { secretsEngines } from './secrets-engines.ts';
@@ -24,6 +25,7 @@ export const KINDS = [
   secretsEngines,
   databaseConnections,
   databaseRoles,
+  databaseStaticRoles,
   authRoles,
 ] as const;
 
