@@ -126,7 +126,7 @@ auth:
   it('loads the shipped deploy/vault/config.yaml', () => {
     const file = fileURLToPath(new URL('../../../deploy/vault/config.yaml', import.meta.url));
     const config = loadConfig(file, { env });
-    assert.deepEqual(config.authRoles[0]?.items.map((r) => r.name), ['app-creds-reader-role', 'app-creds-writer-role', 'rotor-configure']);
+    assert.deepEqual(config.authRoles[0]?.items.map((r) => r.name), ['app-creds-reader-role', 'app-creds-writer-role', 'rotor-configure', 'vault-snapshot']);
     assert.equal(config.connections[0]?.items[0]?.rotateRoot, true);
     assert.match(config.policies[0]?.rules ?? '', /path "database\/creds\/db-reader-role"/);
   });
