@@ -1,7 +1,7 @@
 // TLS end to end against real servers: a 3-node raft OpenBao serving its API over TLS with
-// certificates of a test CA, initialized, joined (leader_ca_cert) and unsealed by `rotor unseal`
+// certificates of a CA made by `rotor tls issue`, initialized, joined (leader_ca_cert) and unsealed by `rotor unseal`
 // trusting only that CA; the CLI verifying it (and refusing another CA with a clear error); a
-// listener certificate renewed on disk and picked up on SIGHUP without a restart; PostgreSQL
+// listener certificate renewed on disk (`rotor tls issue`) and picked up on SIGHUP without a restart; PostgreSQL
 // serving TLS only, reached by Vault's database engine with sslmode=verify-full.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import pg from 'pg';
-import { createTestCa, issueServingCert, startOpenBaoCluster, startPostgres, waitFor, type OpenBaoCluster, type OpenBaoNode, type PostgresServer, type TestCa } from '@rotor/testbed';
+import { createTestCa, startOpenBaoCluster, startPostgres, waitFor, type OpenBaoCluster, type OpenBaoNode, type PostgresServer, type TestCa } from '@rotor/testbed';
 import { VaultClient, isCertificateError } from '@rotor/vault-client';
 import type { StatusReport } from '../src/status/model.ts';
 import { rotor } from './cli.ts';
@@ -46,7 +46,11 @@ describe('TLS end to end (raft OpenBao, unsealer, CLI, PostgreSQL)', { timeout: 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rotor-tls-'));
-    ca = await createTestCa(dir, 'vault');
+    // The deployment's CA as an operator without cert-manager makes it: `rotor tls issue` (the
+    // node certificates are then signed with its key by openssl, PostgreSQL's too).
+    const made = await rotor(['tls', 'issue', '--ca-dir', join(dir, 'rotor-ca'), '--name', 'first', '--out', dir, '--dns', 'localhost']);
+    assert.equal(made.code, 0, made.stderr);
+    ca = { certFile: join(dir, 'rotor-ca', 'ca.crt'), keyFile: join(dir, 'rotor-ca', 'ca.key'), certPem: readFileSync(join(dir, 'rotor-ca', 'ca.crt'), 'utf8') };
     otherCa = await createTestCa(dir, 'other');
     [cluster, postgres] = await Promise.all([startOpenBaoCluster({ nodes: 3, tls: ca }), startPostgres({ tls: ca })]);
   });
@@ -110,10 +114,11 @@ describe('TLS end to end (raft OpenBao, unsealer, CLI, PostgreSQL)', { timeout: 
     assert.ok(node.tls);
     const before = await servedSerial(node, ca.certPem);
     assert.equal(before, serialOf(node.tls.certFile));
-    // Renew as cert-manager would: a new key and certificate from the same CA, written over the old files.
-    const renewed = await issueServingCert(ca, dir, 'renewed', { ips: [node.host], dnsNames: ['localhost'] });
-    writeFileSync(node.tls.keyFile, readFileSync(renewed.keyFile));
-    writeFileSync(node.tls.certFile, readFileSync(renewed.certFile));
+    // Renew as documented without cert-manager: `rotor tls issue` again (a new key, the same CA), written over the old files.
+    const renewed = await rotor(['tls', 'issue', '--ca-dir', join(dir, 'rotor-ca'), '--name', 'renewed', '--out', dir, '--ip', node.host, '--dns', 'localhost']);
+    assert.equal(renewed.code, 0, renewed.stderr);
+    writeFileSync(node.tls.keyFile, readFileSync(join(dir, 'renewed.key')));
+    writeFileSync(node.tls.certFile, readFileSync(join(dir, 'renewed.crt')));
     const expected = serialOf(node.tls.certFile);
     assert.notEqual(expected, before);
     node.reload();
