@@ -65,6 +65,12 @@ path "database/roles" {
 path "database/roles/*" {
   capabilities = ["create", "read", "update", "delete"]
 }
+path "database/static-roles" {
+  capabilities = ["list"]
+}
+path "database/static-roles/*" {
+  capabilities = ["create", "read", "update", "delete"]
+}
 path "database/rotate-root/*" {
   capabilities = ["update"]
 }
