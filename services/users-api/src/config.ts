@@ -18,7 +18,8 @@ export type CredentialsConfig =
 
 export interface Config {
   listen: { host: string; port: number };
-  database: { host: string; port: number; name: string; poolMax: number };
+  /** sslRootCert: a CA file; when set, TLS verified against it and the host name (libpq's verify-full). */
+  database: { host: string; port: number; name: string; poolMax: number; sslRootCert: string | undefined };
   credentials: CredentialsConfig;
   bodyLimitBytes: number;
   /** SIGTERM: stay up not-ready for delayMs (endpoints catch up), then drain for at most drainTimeoutMs. */
@@ -171,6 +172,7 @@ export function loadConfig(environment: Env): Config {
       port: env.integer('DB_PORT', 5432, 1, 65535),
       name: env.string('DB_NAME', 'postgres'),
       poolMax: env.integer('DB_POOL_MAX', 10, 1, 1000),
+      sslRootCert: env.optional('DB_SSLROOTCERT'),
     },
     credentials: readCredentials(env),
     bodyLimitBytes: env.integer('BODY_LIMIT_BYTES', 16 * 1024, 1024, 1024 * 1024),

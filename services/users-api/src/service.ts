@@ -1,5 +1,6 @@
 // The running service: credential source -> rotating pool -> fastify app, with
 // its start-up log, the init-container expiry exit and the graceful shutdown.
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CredentialMetrics, RotatingPool, describeCredentials, isDbCredentialsError, longDelay, type CredentialSource } from '@rotor/db-credentials';
 import type { FastifyInstance } from 'fastify';
@@ -97,6 +98,8 @@ export class Service {
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
         application_name: 'users-api',
+        // TLS only when asked: verified against that CA and the host name (Node checks both).
+        ...(config.database.sslRootCert !== undefined ? { ssl: { ca: readFileSync(config.database.sslRootCert, 'utf8') } } : {}),
       },
     });
     try {
