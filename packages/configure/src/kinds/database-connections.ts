@@ -149,8 +149,11 @@ export function checkDbName(file: CheckContext, enginePath: string, role: { name
   }
 }
 
-/** A URL with credentials before "@" other than the {{password}} template. */
-const PLAINTEXT_IN_URL = /:\/\/[^/@]*:(?!\{\{password\}\}@)[^/@]*@/;
+/**
+ * Credentials before "@" other than the {{password}} template, in a URL
+ * (postgresql://user:pw@host) or a Go MySQL DSN (user:pw@tcp(host:3306)/).
+ */
+const PLAINTEXT_IN_URL = /(^|:\/\/)[^/@:]*:(?!\{\{password\}\}@)[^/@]*@/;
 
 function liveConnection(body: Body): LiveConnection {
   const details = (body.connection_details ?? {}) as Record<string, unknown>;
