@@ -62,7 +62,7 @@ export function documentedSteps(repo: string): string[] {
   return readDocSteps(join(repo, 'docs/operations.md')).map((s) => s.name);
 }
 
-/** Three statically provisioned volumes for the vault StatefulSet's claims (data-vault-0..2). */
+/** Three statically provisioned volumes for the vault StatefulSet's claims (data-vault-0..2), and one for the snapshots. */
 export async function provisionVaultVolumes(node: KubeNode): Promise<void> {
   const dir = join(node.runDir, 'volumes');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -73,6 +73,11 @@ export async function provisionVaultVolumes(node: KubeNode): Promise<void> {
     chmodSync(join(dir, name), 0o777);
   }
   await node.apply(hostPathVolumes(dir, names));
+  // The raft snapshot CronJob's claim (deploy/vault/snapshot.yaml, 2Gi): a PV of its own size, so that
+  // the binder (smallest PV that fits) gives it this one and never one of vault's 10Gi volumes.
+  mkdirSync(join(dir, 'vault-snapshots'), { recursive: true });
+  chmodSync(join(dir, 'vault-snapshots'), 0o777);
+  await node.apply(hostPathVolumes(dir, ['vault-snapshots'], '2Gi'));
 }
 
 /** The vault pods' names, Vault's own status in each, and which one is active. */
