@@ -162,6 +162,24 @@ describe('no standing root token: bootstrap, kubernetes login, break-glass', { t
     await configure.request('POST', 'auth/token/revoke-self');
   });
 
+  it('a database user\'s name shows the service account and namespace that asked (username_template), as a real PostgreSQL role', async () => {
+    const app = await new VaultClient({ address: node, retry: { attempts: 1 } }).auth.loginKubernetes({ role: 'app-creds-reader-role', jwt: readFileSync(appJwtFile, 'utf8') });
+    const client = new VaultClient({ address: node, token: app.clientToken, retry: { attempts: 1 } });
+    const { data, leaseId } = await client.database.creds('db-reader-role');
+    console.log(`# database user issued to app/app-auth: ${data.username}`);
+    assert.match(data.username, /^v-app-app-auth-db-reader-role-[A-Za-z0-9]{8}$/);
+    // The root password was rotated away: the issued user itself shows the role exists and logs in.
+    const sql = new pg.Client({ connectionString: db.url(data.username, data.password) });
+    await sql.connect();
+    try {
+      const who = await sql.query<{ user: string; rows: string }>('SELECT current_user AS user, count(*)::text AS rows FROM users');
+      assert.deepEqual(who.rows[0], { user: data.username, rows: '0' });
+    } finally {
+      await sql.end();
+    }
+    await client.request('PUT', 'sys/leases/revoke', { body: { lease_id: leaseId } });
+  });
+
   it('--prune never deletes the rotor-configure policy and role, even when the file leaves them out', async () => {
     const doc = parseDocument(readFileSync(config.file, 'utf8'));
     const roles = (doc.toJS() as { auth: { roles: { name: string }[] }[] }).auth[0]?.roles ?? [];

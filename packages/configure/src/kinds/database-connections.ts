@@ -27,6 +27,8 @@ const CONNECTIONS = {
           username: z.string().min(1),
           password: secretRef,
           allowed_roles: z.array(z.string().min(1)).optional(),
+          /** How Vault names the users it creates (Go template: .DisplayName, .RoleName, random, ...). */
+          username_template: z.string().min(1).optional(),
           verify_connection: z.boolean().optional(),
           /** Rotate the root password once after the credentials are written: afterwards only Vault knows it. */
           rotate_root: z.boolean().optional(),
@@ -38,7 +40,7 @@ const CONNECTIONS = {
 
 export interface DesiredConnection {
   name: string;
-  /** plugin_name, connection_url, allowed_roles: the fields Vault reads back. */
+  /** plugin_name, connection_url, allowed_roles, username_template: the fields Vault reads back. */
   body: Body;
   username: string;
   password: Secret;
@@ -59,6 +61,7 @@ const specs: FieldSpecs = {
   plugin_name: { kind: 'value', default: '' },
   connection_url: { kind: 'value', default: '' },
   allowed_roles: { kind: 'set', default: [] },
+  username_template: { kind: 'value', default: '' },
 };
 
 /**
@@ -110,7 +113,12 @@ export const databaseConnections: ResourceKind<'database-connection', 'connectio
       type: engine.type,
       items: (engine.connections ?? []).map((c, j) => ({
         name: c.name,
-        body: { plugin_name: c.plugin_name, connection_url: c.connection_url, allowed_roles: c.allowed_roles ?? [] },
+        body: {
+          plugin_name: c.plugin_name,
+          connection_url: c.connection_url,
+          allowed_roles: c.allowed_roles ?? [],
+          ...(c.username_template !== undefined ? { username_template: c.username_template } : {}),
+        },
         username: c.username,
         password: file.secret(c.password, [...at, 'connections', j, 'password']),
         verifyConnection: c.verify_connection ?? true,
@@ -159,7 +167,7 @@ function liveConnection(body: Body): LiveConnection {
   const details = (body.connection_details ?? {}) as Record<string, unknown>;
   const fingerprint = details[MARKER_FINGERPRINT];
   return {
-    body: { plugin_name: body.plugin_name, connection_url: details.connection_url, allowed_roles: body.allowed_roles },
+    body: { plugin_name: body.plugin_name, connection_url: details.connection_url, allowed_roles: body.allowed_roles, username_template: details.username_template ?? '' },
     credentialsFingerprint: typeof fingerprint === 'string' ? fingerprint : undefined,
     rootRotated: details[MARKER_ROTATED] === 'true',
   };
