@@ -248,6 +248,8 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     assert.equal(server.livenessProbe.httpGet.scheme, 'HTTPS');
     const unsealer = podSpec(production, 'Deployment', 'vault', 'vault-unsealer').containers[0] as { args: string[] };
     assert.ok(unsealer.args.includes('--k8s-scheme=https') && unsealer.args.includes('--ca-cert=/etc/rotor/vault-tls/ca.crt'));
+    // By the pods' names, which the certificate holds (*.vault-internal.vault.svc), not their IPs.
+    assert.ok(unsealer.args.includes('--k8s-pod-dns=vault-internal'));
     const configure = podSpec(production, 'Job', 'vault', 'vault-configure').containers[0] as { env: { name: string; value?: string }[] };
     assert.equal(configure.env.find((e) => e.name === 'VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
     assert.equal(configure.env.find((e) => e.name === 'VAULT_CACERT')?.value, '/etc/rotor/vault-tls/ca.crt');

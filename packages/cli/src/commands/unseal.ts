@@ -43,6 +43,7 @@ interface UnsealOptions {
   k8sSelector?: string;
   k8sScheme: 'http' | 'https';
   k8sPort: number;
+  k8sPodDns?: string;
   keyStore: string;
   envelopeKeyFile?: string;
   shares: number;
@@ -100,6 +101,7 @@ function discoveryOf(options: UnsealOptions, kube: ReturnType<typeof kubeClients
     labelSelector: options.k8sSelector,
     scheme: options.k8sScheme,
     port: options.k8sPort,
+    ...(options.k8sPodDns !== undefined ? { dnsService: options.k8sPodDns } : {}),
   };
   return { discovery: new KubernetesPodDiscovery(kube().core, podOptions), triggers: [new PodWatchTrigger(kube().config, podOptions)] };
 }
@@ -349,6 +351,7 @@ export function unsealCommand(): Command {
     .option('--k8s-selector <labels>', 'pod discovery: label selector of the Vault pods')
     .addOption(new Option('--k8s-scheme <scheme>', 'pod discovery: scheme of pod addresses').choices(['http', 'https']).default('http'))
     .option('--k8s-port <port>', 'pod discovery: API port of the pods', integer('--k8s-port', 1), 8200)
+    .option('--k8s-pod-dns <service>', 'pod discovery: address pods as <pod>.<service>.<namespace>.svc (a headless service) instead of by IP, for TLS certificates that name them')
     .option('--key-store <spec>', 'where the keys live: file:<path> or k8s-secret:<namespace>/<name> (required)')
     .option('--envelope-key-file <path>', 'encrypt stored keys with this 32-byte AES-256-GCM key (raw, base64 or hex)')
     .option('--shares <n>', 'key shares at init', integer('--shares', 1), 5)
