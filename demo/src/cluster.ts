@@ -49,7 +49,7 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
   const env = operatorShellEnv(node, nodeBinaries().rotorKube);
   await provisionVaultVolumes(node);
   const docs = (only: string[]): ReturnType<typeof installFromDocs> =>
-    installFromDocs({ repo: REPO_ROOT, env, overlay: OVERLAY, only, onStep: (name, run) => narrator.info(`docs/operations.md step "${name}" done in ${seconds(run.elapsedMs)}`) });
+    installFromDocs({ repo: REPO_ROOT, env, overlay: OVERLAY, only, diagnose: { node, namespaces: ['vault', 'db', 'app'] }, onStep: (name, run) => narrator.info(`docs/operations.md step "${name}" done in ${seconds(run.elapsedMs)}`) });
 
   narrator.step(1, 'Vault Admin', 'deploy Vault (raft HA) and the auto-unsealer');
   await docs(['namespaces', 'secrets', 'apply']);

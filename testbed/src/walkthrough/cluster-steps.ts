@@ -3,6 +3,7 @@
 // operator would look at; none decides pass or fail.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TestbedError } from '../errors.ts';
 import type { KubeNode } from '../node/index.ts';
 import { waitFor } from '../wait.ts';
 import { counterByLabel } from '../metrics-text.ts';
@@ -40,6 +41,8 @@ export async function installFromDocs(input: {
   overlay: string;
   onStep?: (name: string, run: StepRun) => void;
   only?: readonly string[];
+  /** When a step fails, its error quotes these namespaces' pods, crash logs and warnings. */
+  diagnose?: { node: Pick<KubeNode, 'podDiagnostics'>; namespaces: readonly string[] };
 }): Promise<Map<string, StepRun>> {
   const steps = readDocSteps(join(input.repo, 'docs/operations.md'));
   const runs = new Map<string, StepRun>();
@@ -50,6 +53,12 @@ export async function installFromDocs(input: {
       env: input.env,
       timeoutMs: 15 * 60_000,
       rewrite: (script) => script.replace(/kubectl apply -k deploy\/(?=\s|$)/g, `kubectl apply -k ${input.overlay}`),
+    }).catch(async (err: unknown) => {
+      const diagnose = input.diagnose;
+      if (diagnose === undefined) throw err;
+      const diagnostics = await Promise.all(diagnose.namespaces.map((ns) => diagnose.node.podDiagnostics(ns)));
+      const code = err instanceof TestbedError ? err.code : 'TESTBED_DOC_STEP';
+      throw new TestbedError(code, `${err instanceof Error ? err.message : String(err)}\n${diagnostics.join('\n')}`, { cause: err });
     });
     runs.set(step.name, run);
     input.onStep?.(step.name, run);
