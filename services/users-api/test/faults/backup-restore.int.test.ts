@@ -2,8 +2,9 @@
 // written with the real `bao` against the real 3-node raft cluster) under the raft-snapshot
 // policy of deploy/vault/config.yaml (applied by `rotor configure apply`): it saves, keeps the
 // newest RETAIN, and can do nothing else. Then the restore drill of docs/operations.md:
-// snapshot, write, restore (`sys/storage/raft/snapshot`), and the write is gone while the old
-// data is back, on the same cluster, unsealed, three voters.
+// snapshot, write, restore (its `bao operator raft snapshot restore` line as written, which
+// POSTs to `sys/storage/raft/snapshot`), and the write is gone while the old data is back, on
+// the same cluster, unsealed, three voters.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -117,14 +118,22 @@ describe('backups: the raft snapshot CronJob and the restore drill (3-node raft 
     await root.request('PUT', 'faults/after-snapshot', { body: { value: 'gone after the restore' } });
     await root.request('PUT', 'faults/kept-0', { body: { value: 'changed' } });
 
-    // The drill as docs/operations.md has it: POST the file to sys/storage/raft/snapshot with an operator token.
+    // The restore command of docs/operations.md as written, with this cluster's address, the root
+    // token (the break-glass token there) and the snapshot file.
+    const documented = readFileSync(join(REPO, 'docs/operations.md'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /^BAO_ADDR=\S+ BAO_TOKEN=\S+ bao operator raft snapshot restore \S+$/.test(l));
+    assert.ok(documented, 'docs/operations.md has the restore command');
     const startedAt = performance.now();
-    const res = await fetch(`${await stack.activeAddress()}/v1/sys/storage/raft/snapshot`, {
-      method: 'POST',
-      headers: { 'X-Vault-Token': stack.keys.rootToken ?? '' },
-      body: readFileSync(snapshot),
+    const script = documented.replace(/^BAO_ADDR=\S+/, `BAO_ADDR=${await stack.activeAddress()}`).replace(/\S+$/, '"$SNAPSHOT"');
+    const restored = await run(['sh', '-ec', script], {
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      HOME: dir,
+      VAULT_TOKEN: stack.keys.rootToken ?? '',
+      SNAPSHOT: snapshot,
     });
-    assert.equal(res.status, 204, await res.text());
+    assert.equal(restored.code, 0, restored.output);
     const client = (): Promise<VaultClient> => stack.root();
     await waitFor(
       'the restored data readable',
@@ -143,6 +152,6 @@ describe('backups: the raft snapshot CronJob and the restore drill (3-node raft 
     assert.equal(await stack.healthy(), stack.clusterId, 'the same cluster, unsealed, three voters');
     await stack.assertSameCluster();
     console.log(`restore drill: snapshot of ${readFileSync(snapshot).length} bytes restored; the old data back and the later write gone ${Math.round(restoredMs)} ms after the restore call`);
-    stack.assertNoSecretsInAnyLog([{ name: 'snapshot job', text: saved.output }]);
+    stack.assertNoSecretsInAnyLog([{ name: 'snapshot job and restore', text: saved.output + restored.output }]);
   });
 });
