@@ -5,13 +5,13 @@
 // serving TLS only, reached by Vault's database engine with sslmode=verify-full.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import pg from 'pg';
-import { createTestCa, startOpenBaoCluster, startPostgres, waitFor, type OpenBaoCluster, type OpenBaoNode, type PostgresServer, type TestCa } from '@rotor/testbed';
+import { ServerProcess, createTestCa, startOpenBaoCluster, startPostgres, waitFor, type OpenBaoCluster, type OpenBaoNode, type PostgresServer, type TestCa } from '@rotor/testbed';
 import { VaultClient, isCertificateError } from '@rotor/vault-client';
 import type { StatusReport } from '../src/status/model.ts';
 import { rotor } from './cli.ts';
@@ -173,6 +173,63 @@ describe('TLS end to end (raft OpenBao, unsealer, CLI, PostgreSQL)', { timeout: 
       assert.ok(rows.length > 0 && rows.every((r) => r.ssl), JSON.stringify(rows));
     } finally {
       await admin.end();
+    }
+  });
+
+  it('the agent verifies the CA (vault.ca_cert): renders credentials over TLS; with another CA it authenticates nothing', async () => {
+    const vault = new VaultClient({ address: cluster.nodes[0]!.address, caCert: ca.certPem, token: rootToken });
+    await vault.sys.writePolicy('reader', 'path "database/creds/reader" { capabilities = ["read"] }');
+    await vault.sys.enableAuth('approle', { type: 'approle' });
+    await vault.request('POST', 'auth/approle/role/app', { body: { token_policies: ['reader'], token_ttl: '5m' } });
+    const roleId = ((await vault.request('GET', 'auth/approle/role/app/role-id')) as { data: { role_id: string } }).data.role_id;
+    const secretId = ((await vault.request('POST', 'auth/approle/role/app/secret-id')) as { data: { secret_id: string } }).data.secret_id;
+    writeFileSync(join(dir, 'role-id'), roleId);
+    writeFileSync(join(dir, 'secret-id'), secretId, { mode: 0o600 });
+    const startAgent = (name: string, caFile: string): { agent: ServerProcess; out: string; log: string } => {
+      const home = join(dir, `agent-${name}`);
+      mkdirSync(home);
+      const out = join(home, 'creds');
+      const config = join(home, 'agent.hcl');
+      writeFileSync(
+        config,
+        [
+          'exit_after_auth = true',
+          `vault {\n  address = "${cluster.nodes[0]!.address}"\n  ca_cert = "${caFile}"\n}`,
+          'auto_auth {',
+          '  method "approle" {',
+          '    mount_path = "auth/approle"',
+          `    config = {\n      role_id_file_path = "${join(dir, 'role-id')}"\n      secret_id_file_path = "${join(dir, 'secret-id')}"\n      remove_secret_id_file_after_reading = false\n    }`,
+          '  }',
+          '}',
+          'template_config {\n  exit_on_retry_failure = true\n}',
+          `template {\n  contents = "{{ with secret \\"database/creds/reader\\" }}{{ .Data.username }}{{ end }}"\n  destination = "${out}"\n}`,
+          '',
+        ].join('\n'),
+      );
+      const log = join(home, 'agent.log');
+      const agent = new ServerProcess({ name: `bao agent (${name})`, command: cluster.binary, args: ['agent', `-config=${config}`], logFile: log, env: { PATH: process.env.PATH, HOME: home }, cwd: home });
+      return { agent, out, log };
+    };
+
+    // exit_after_auth, as the injector's init container runs it: render once, then exit.
+    const good = startAgent('ca', ca.certFile);
+    try {
+      const user = await waitFor('the agent to render credentials', () => Promise.resolve(existsSync(good.out) && readFileSync(good.out, 'utf8').startsWith('v-') ? readFileSync(good.out, 'utf8') : undefined), { timeoutMs: 60_000 }).catch((err: unknown) => {
+        throw good.agent.failure('rendered nothing', err);
+      });
+      assert.match(user, /^v-/);
+    } finally {
+      await good.agent.stop();
+    }
+
+    const wrong = startAgent('other-ca', otherCa.certFile);
+    try {
+      const line = await waitFor('the agent to refuse the certificate', () => Promise.resolve(readFileSync(wrong.log, 'utf8').split('\n').find((l) => /x509: certificate signed by unknown authority/.test(l))), { timeoutMs: 60_000 });
+      assert.match(line, /auth|login|approle/i, line);
+      assert.equal(existsSync(wrong.out), false, 'nothing rendered');
+      assert.doesNotMatch(readFileSync(wrong.log, 'utf8'), new RegExp(secretId));
+    } finally {
+      await wrong.agent.stop();
     }
   });
 });
