@@ -158,6 +158,8 @@ export interface StartOpenBaoClusterOptions {
    * addresses become https. Raft joins then need the CA (leader_ca_cert), as in the cluster.
    */
   tls?: TestCa;
+  /** More server configuration (HCL) appended to every node's file, e.g. deploy/'s audit stanza. */
+  extraConfig?: string;
 }
 
 /** Whether `port` can be bound on `host` right now. */
@@ -239,6 +241,7 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
           `  cluster_address = "${host}:${clusterPort}"`,
           ...(tls ? [`  tls_cert_file = "${tls.certFile}"`, `  tls_key_file = "${tls.keyFile}"`] : ['  tls_disable = true']),
           '}',
+          ...(options.extraConfig !== undefined ? [options.extraConfig] : []),
           '',
         ].join('\n'),
       );
