@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { isConfigureError, parseConfig, planChanges } from '../src/index.ts';
+import { configJsonSchema, isConfigureError, parseConfig, planChanges } from '../src/index.ts';
 import { emptyLiveState } from '../src/live.ts';
 
 const doc = readFileSync(new URL('../../../docs/configure.md', import.meta.url), 'utf8');
@@ -22,6 +22,13 @@ describe('MySQL connection and role example (docs/configure.md)', () => {
     assert.deepEqual(desired.databaseRoles[0]?.items[0]?.body.revocation_statements, [`DROP USER IF EXISTS '{{name}}'@'%';`]);
     const connection = planChanges(desired, emptyLiveState(), { prune: false }).changes.find((c) => c.kind === 'database-connection');
     assert.deepEqual(connection?.actions.map((a) => a.path), ['database/config/mysql', 'database/rotate-root/mysql', 'database/config/mysql']);
+  });
+
+  it('the JSON Schema offers MySQL next to PostgreSQL as examples for editors', () => {
+    const schema = JSON.stringify(configJsonSchema());
+    for (const example of ['mysql-database-plugin', '{{username}}:{{password}}@tcp(mysql.db.svc:3306)/', `CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';`]) {
+      assert.ok(schema.includes(JSON.stringify(example)), example);
+    }
   });
 
   it('refuses a literal password in the DSN, at its position', () => {

@@ -21,9 +21,12 @@ const CONNECTIONS = {
       .array(
         z.strictObject({
           name,
-          plugin_name: z.string().min(1),
+          plugin_name: z.string().min(1).meta({ examples: ['postgresql-database-plugin', 'mysql-database-plugin'] }),
           /** A template: credentials as {{username}} and {{password}}, never literal. */
-          connection_url: z.string().min(1),
+          connection_url: z
+            .string()
+            .min(1)
+            .meta({ examples: ['postgresql://{{username}}:{{password}}@postgres.db.svc:5432/postgres?sslmode=disable', '{{username}}:{{password}}@tcp(mysql.db.svc:3306)/'] }),
           username: z.string().min(1),
           password: secretRef,
           allowed_roles: z.array(z.string().min(1)).optional(),

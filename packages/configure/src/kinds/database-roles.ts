@@ -18,7 +18,12 @@ const ROLES = {
         z.strictObject({
           name,
           db_name: z.string().min(1),
-          creation_statements: statements,
+          creation_statements: statements.meta({
+            examples: [
+              [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";'],
+              [`CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';`, `GRANT SELECT ON app.* TO '{{name}}'@'%';`],
+            ],
+          }),
           revocation_statements: statements.optional(),
           rollback_statements: statements.optional(),
           renew_statements: statements.optional(),
