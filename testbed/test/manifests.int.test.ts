@@ -302,7 +302,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     assert.ok(rules.length > 0 && rules.every((l) => /^(local|hostssl)\s/.test(l)), `only TLS over TCP:\n${hba}`);
     // Every workload that dials PostgreSQL verifies it with the CA.
     for (const o of production.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet' || x.kind === 'Job')) {
-      const spec = (o as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }).spec.template.spec;
+      const spec = (o as unknown as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }).spec.template.spec;
       for (const c of spec.containers) {
         if (c.env?.some((e) => e.name === 'DB_HOST')) assert.equal(c.env.find((e) => e.name === 'DB_SSLROOTCERT')?.value, '/etc/rotor/ca/ca.crt', describeObject(o));
       }
