@@ -12,10 +12,12 @@ function sections(): Record<string, z.ZodType> {
   const owned = new Map<string, z.ZodType>();
   const mounts = new Map<string, Map<string, z.ZodRawShape>>();
   const order: string[] = [];
-  for (const fragment of KINDS.flatMap((kind): readonly (typeof kind.schema)[number][] => kind.schema)) {
-    if (!order.includes(fragment.section)) order.push(fragment.section);
-    if ('entry' in fragment) owned.set(fragment.section, fragment.entry);
-    else addKeys(mounts, fragment);
+  for (const kind of KINDS) {
+    for (const fragment of kind.schema) {
+      if (!order.includes(fragment.section)) order.push(fragment.section);
+      if ('entry' in fragment) owned.set(fragment.section, fragment.entry);
+      else addKeys(mounts, fragment);
+    }
   }
   return Object.fromEntries(
     order.map((section) => {
