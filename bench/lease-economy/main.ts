@@ -3,6 +3,7 @@
 // short lease (default TTL TTL_S, max TTL 3 × TTL_S) for a fixed time. Every Vault request goes
 // through a counting proxy, so leases issued, renewals and revocations are what Vault saw. Each
 // replica hands its old credentials back on rotation, as its pool would once drained.
+// Replicas start one every 20 ms (a rollout), and a failed start is retried (a restarted pod).
 // Reported per replica per TTL, plus Vault's requests/s and peak RSS, and PostgreSQL's Vault-issued
 // roles alive at peak and after every replica stopped (must return to 0).
 // Prints readable lines, then one JSON line.
@@ -20,8 +21,10 @@ import { setUpAppRole, setUpSeed } from '../../packages/db-credentials/test/fixt
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '10,100,500').split(',').map(Number);
 const TTL_S = Number(process.env.BENCH_TTL ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
-/** Replicas start spread over this long, as a rollout would (not all in the same millisecond). */
-const RAMP_MS = 2_000;
+/** Replicas start spread over this long per replica, as a rollout would (500 replicas: 10 s). */
+const RAMP_MS_PER_REPLICA = 20;
+/** A replica whose start fails tries again this often (a pod restarted), as Kubernetes would; counted. */
+const START_ATTEMPTS = 5;
 const TARGETS = { leasesPerReplicaPerTtlMax: 1, rolesAfterStop: 0 };
 
 type Operation = 'login' | 'issue' | 'renew' | 'revoke' | 'token-renew' | 'token-revoke' | 'other';
@@ -91,6 +94,8 @@ try {
     let peakRoles = 0;
     let peakRss = 0;
     let failedStarts = 0;
+    let replicasNeverStarted = 0;
+    let firstStartError: string | undefined;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, rssMiB(baoPid));
       void rolesAlive().then((n) => (peakRoles = Math.max(peakRoles, n)), () => undefined);
@@ -99,20 +104,26 @@ try {
     try {
       await Promise.all(
         Array.from({ length: replicas }, async (_, i) => {
-          await delay((i * RAMP_MS) / replicas);
-          const source = new VaultLeaseSource({ vault, login: { method: 'approle', ...approle }, role: 'economy-role' });
-          try {
-            let current: DbCredentials = await source.start();
-            sources.push(source);
-            // As a RotatingPool would: the old credentials go back once the new ones serve.
-            source.subscribe((creds) => {
-              const old = current;
-              current = creds;
-              void source.release(old).catch(() => undefined);
-            });
-          } catch {
-            failedStarts++;
+          await delay(i * RAMP_MS_PER_REPLICA);
+          for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+            const source = new VaultLeaseSource({ vault, login: { method: 'approle', ...approle }, role: 'economy-role' });
+            try {
+              let current: DbCredentials = await source.start();
+              sources.push(source);
+              // As a RotatingPool would: the old credentials go back once the new ones serve.
+              source.subscribe((creds) => {
+                const old = current;
+                current = creds;
+                void source.release(old).catch(() => undefined);
+              });
+              return;
+            } catch (err) {
+              failedStarts++;
+              firstStartError ??= err instanceof Error ? err.message : String(err);
+              await delay(1_000 * attempt);
+            }
           }
+          replicasNeverStarted++;
         }),
       );
       await delay(Math.max(0, SECONDS * 1000 - (performance.now() - began)));
@@ -134,6 +145,8 @@ try {
       replicas,
       seconds: round(seconds, 1),
       failedStarts,
+      replicasNeverStarted,
+      ...(firstStartError === undefined ? {} : { firstStartError }),
       perReplicaPerTtl: { leasesIssued: per('issue'), renewals: per('renew'), revocations: per('revoke'), logins: per('login'), tokenRenewals: per('token-renew') },
       totals: Object.fromEntries(during),
       vaultRequestsPerSecond: round(requests / seconds, 1),
@@ -142,10 +155,11 @@ try {
     };
     results.push(result);
     console.log(
-      `${replicas} replicas, ${result.seconds} s (${round(ttls, 1)} TTLs of ${TTL_S} s): per replica per TTL ${result.perReplicaPerTtl.leasesIssued} leases, ${result.perReplicaPerTtl.renewals} renewals, ${result.perReplicaPerTtl.revocations} revocations; Vault ${result.vaultRequestsPerSecond} req/s, peak RSS ${result.vaultPeakRssMiB} MiB; roles alive peak ${peakRoles}, after stop ${rolesAfterStop}${failedStarts ? `; ${failedStarts} replicas failed to start` : ''}`,
+      `${replicas} replicas, ${result.seconds} s (${round(ttls, 1)} TTLs of ${TTL_S} s): per replica per TTL ${result.perReplicaPerTtl.leasesIssued} leases, ${result.perReplicaPerTtl.renewals} renewals, ${result.perReplicaPerTtl.revocations} revocations; Vault ${result.vaultRequestsPerSecond} req/s, peak RSS ${result.vaultPeakRssMiB} MiB; roles alive peak ${peakRoles}, after stop ${rolesAfterStop}${failedStarts ? `; ${failedStarts} failed starts (retried; ${replicasNeverStarted} replicas never started; first: ${firstStartError ?? ''})` : ''}`,
     );
   }
   const met = {
+    allStarted: results.every((r) => r.replicasNeverStarted === 0),
     leasesPerReplicaPerTtl: results.every((r) => r.perReplicaPerTtl.leasesIssued <= TARGETS.leasesPerReplicaPerTtlMax),
     rolesReturnToZero: results.every((r) => r.postgresRoles.settledToZero),
   };
