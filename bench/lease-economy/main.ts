@@ -7,7 +7,7 @@
 // Reported per replica per TTL, plus Vault's requests/s and peak RSS, and PostgreSQL's Vault-issued
 // roles alive at peak and after every replica stopped (must return to 0).
 // Prints readable lines, then one JSON line.
-//   node --import tsx --conditions=rotor-source bench/lease-economy/main.ts   (BENCH_REPLICAS=10,100 BENCH_SECONDS=30)
+//   node --import tsx --conditions=rotor-source bench/lease-economy/main.ts   (BENCH_REPLICAS=10,100 BENCH_SECONDS=30 BENCH_TTL=10 BENCH_RAMP_MS=20)
 import { createServer, request, type Server } from 'node:http';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ const REPLICAS = (process.env.BENCH_REPLICAS ?? '10,100,500').split(',').map(Num
 const TTL_S = Number(process.env.BENCH_TTL ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 40);
 /** Replicas start spread over this long per replica, as a rollout would (500 replicas: 10 s). */
-const RAMP_MS_PER_REPLICA = 20;
+const RAMP_MS_PER_REPLICA = Number(process.env.BENCH_RAMP_MS ?? 20);
 /** A replica whose start fails tries again this often (a pod restarted), as Kubernetes would; counted. */
 const START_ATTEMPTS = 5;
 const TARGETS = { leasesPerReplicaPerTtlMax: 1, rolesAfterStop: 0 };
