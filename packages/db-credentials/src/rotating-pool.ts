@@ -438,9 +438,10 @@ async function warmUp(pool: pg.Pool, count: number, query: string, pauseBudgetMs
 }
 
 /**
- * Ends a drained pool one connection at a time, each once the previous one is closed: ending
- * them all at once makes PostgreSQL tear every backend down in the same instant, on the cores
- * that run the new pool's queries (measured: most of a rotation window's p99 on a quiet machine).
+ * Ends a drained pool one connection at a time, each once the previous one is closed and a
+ * pause as long as that took (capped): ending them all at once makes PostgreSQL tear every
+ * backend down in the same instant, on the cores that run the new pool's queries (measured:
+ * most of a rotation window's p99 on a quiet machine).
  */
 async function endGradually(pool: pg.Pool): Promise<void> {
   while (pool.idleCount > 0 && !pool.ending) {
