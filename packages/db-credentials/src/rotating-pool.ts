@@ -312,8 +312,7 @@ export class RotatingPool {
         if (credentialsRefused) broken ??= error;
         return { ok: false, error, stage: 'run', credentialsRefused };
       } finally {
-        client.removeListener('error', onError);
-        client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+        releaseClient(client, onError, broken instanceof Error ? broken : broken === undefined ? undefined : true);
       }
     } finally {
       gen.active--;
@@ -430,11 +429,19 @@ async function warmUp(pool: pg.Pool, count: number, query: string, pauseBudgetMs
       if (held.length < count && budget > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began, pauseBudgetMs()));
     }
   } finally {
-    for (const { client, onError, broken } of held) {
-      client.removeListener('error', onError);
-      client.release(broken);
-    }
+    for (const { client, onError, broken } of held) releaseClient(client, onError, broken);
   }
+}
+
+/**
+ * Gives a checked-out client back, or discards it when `broken`. A discarded client keeps
+ * `onError`: its backend may still send an error (e.g. 57P01 when a revocation terminates
+ * its sessions) while it closes, and an 'error' with no listener would crash the process.
+ * A returned client gets the pool's idle listener instead.
+ */
+function releaseClient(client: pg.PoolClient, onError: (err: Error) => void, broken: Error | boolean | undefined): void {
+  client.release(broken);
+  if (broken === undefined || broken === false) client.removeListener('error', onError);
 }
 
 /**
@@ -456,7 +463,7 @@ async function endGradually(pool: pg.Pool): Promise<void> {
       pool.on('remove', onRemove);
     });
     const began = performance.now();
-    client.release(true);
+    releaseClient(client, () => undefined, true);
     // A connection that never reports its end must not hold the close up.
     await Promise.race([removed, delay(1_000)]);
     if (pool.idleCount > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began));
