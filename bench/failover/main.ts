@@ -5,13 +5,14 @@
 // Prints readable lines, then one JSON line.
 //   node --import tsx --conditions=rotor-source bench/failover/main.ts   (BENCH_ROUNDS, default 5)
 import { performance } from 'node:perf_hooks';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startOpenBaoCluster, waitFor, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { FileKeyStore, StaticDiscovery, Unsealer } from '@rotor/unsealer';
+import { setRaftPerformanceMultiplier } from '../common/servers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /**
@@ -109,17 +110,7 @@ const keyStore = new FileKeyStore(join(dir, 'keys.json'));
 const unsealer = new Unsealer({ discovery: new StaticDiscovery(cluster.nodes.map((n) => n.address)), keyStore });
 let load: Load | undefined;
 try {
-  if (PERFORMANCE_MULTIPLIER !== undefined) {
-    for (const node of cluster.nodes) {
-      const file = join(dirname(node.dataDir), 'config.hcl');
-      const config = readFileSync(file, 'utf8');
-      if (!config.includes('storage "raft" {')) throw new Error(`${file}: no raft storage stanza`);
-      await node.kill();
-      const line = `performance_multiplier = ${Number(PERFORMANCE_MULTIPLIER)}`;
-      writeFileSync(file, /performance_multiplier = \d+/.test(config) ? config.replace(/performance_multiplier = \d+/, line) : config.replace('storage "raft" {', `storage "raft" {\n  ${line}`));
-      await node.start();
-    }
-  }
+  if (PERFORMANCE_MULTIPLIER !== undefined) await setRaftPerformanceMultiplier(cluster, Number(PERFORMANCE_MULTIPLIER));
   unsealer.start();
   let leader = await healthy(cluster);
   const token = (await keyStore.load())?.rootToken;

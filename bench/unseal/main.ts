@@ -5,12 +5,13 @@
 // Prints readable lines, then one JSON line with every figure.
 //   node --import tsx --conditions=rotor-source bench/unseal/main.ts   (BENCH_RESTARTS, BENCH_PERFORMANCE_MULTIPLIER)
 import { performance } from 'node:perf_hooks';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { startOpenBaoCluster, waitFor, type OpenBaoCluster } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { FileKeyStore, StaticDiscovery, Unsealer } from '@rotor/unsealer';
+import { setRaftPerformanceMultiplier } from '../common/servers.ts';
 
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 10);
 /** BENCH_PERFORMANCE_MULTIPLIER: raft's `performance_multiplier` written into the testbed nodes' config (as bench/failover). */
@@ -47,17 +48,7 @@ const unsealer = new Unsealer({
   keyStore: new FileKeyStore(join(dir, 'keys.json')),
 });
 try {
-  if (PERFORMANCE_MULTIPLIER !== undefined) {
-    for (const node of cluster.nodes) {
-      const file = join(dirname(node.dataDir), 'config.hcl');
-      const config = readFileSync(file, 'utf8');
-      if (!config.includes('storage "raft" {')) throw new Error(`${file}: no raft storage stanza`);
-      await node.kill();
-      const line = `performance_multiplier = ${Number(PERFORMANCE_MULTIPLIER)}`;
-      writeFileSync(file, /performance_multiplier = \d+/.test(config) ? config.replace(/performance_multiplier = \d+/, line) : config.replace('storage "raft" {', `storage "raft" {\n  ${line}`));
-      await node.start();
-    }
-  }
+  if (PERFORMANCE_MULTIPLIER !== undefined) await setRaftPerformanceMultiplier(cluster, Number(PERFORMANCE_MULTIPLIER));
   const bootStart = performance.now();
   // Where the bootstrap's time goes: when each node is first seen initialized, unsealed, and
   // serving (active or standby), polled every 20 ms from outside the unsealer.
