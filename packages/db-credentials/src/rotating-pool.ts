@@ -10,8 +10,8 @@ import type { CredentialSource, RotationReason } from './source.ts';
 import { backoffDelay } from './timing.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** How often a statement whose backend was terminated is run again (see query). */
-const TERMINATED_RETRIES = 2;
+/** pg.Pool's default `max`. */
+const DEFAULT_POOL_MAX = 10;
 
 /** The longest pause after a login while warming a new pool (see warmUp). */
 const MAX_LOGIN_PAUSE_MS = 50;
@@ -149,17 +149,20 @@ export class RotatingPool {
    * or permission denied because the role's grants were revoked), asks the source once for
    * fresh ones and retries on the new pool: safe, as the statement never ran.
    * A statement whose backend was terminated (57P01: a revocation that ends the role's
-   * sessions, or a shutdown) was rolled back: it gets another attempt on a new connection,
-   * where a revoked login then shows as refused. Twice at most: a revocation ends the role's
-   * sessions twice (before it drops the role, and then those that logged in meanwhile, while
-   * the role still existed), and a statement can land in both rounds.
+   * sessions, or a shutdown) was rolled back: it runs again on another connection, where a
+   * revoked login then shows as refused. Once more for each terminated connection it meets,
+   * and each of those is discarded: an idle connection's termination notice may still sit
+   * unread in its socket when the pool hands it out, so one statement can meet every
+   * connection of the pool in turn, in each of a revocation's two rounds (before it drops the
+   * role, and then the sessions that logged in meanwhile). Hence at most twice the pool size.
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     this.#lifecycle.assertRunning('query');
     const run = (client: pg.PoolClient): Promise<pg.QueryResult<R>> => client.query<R>(text, values);
     let gen = this.#usable();
     let first = await this.#attempt(gen, run);
-    for (let retry = 0; retry < TERMINATED_RETRIES && !first.ok && first.stage === 'run' && isBackendTerminated(first.error); retry++) {
+    const terminatedRetries = 2 * (this.#settings.max ?? DEFAULT_POOL_MAX);
+    for (let retry = 0; retry < terminatedRetries && !first.ok && first.stage === 'run' && isBackendTerminated(first.error); retry++) {
       this.#metrics.retries.inc({ reason: 'backend-terminated' });
       gen = this.#live();
       first = await this.#attempt(gen, run);
@@ -284,7 +287,7 @@ export class RotatingPool {
     // Pauses between logins spend at most a quarter of the old login's remaining life: a slow
     // machine then gets the swap well before the old credentials expire.
     const pausesUntil = oldExpiresAt === undefined ? Number.POSITIVE_INFINITY : this.#now() + Math.max(0, oldExpiresAt.getTime() - this.#now()) / 4;
-    await warmUp(pool, Math.min(warm, this.#settings.max ?? 10), this.#verifyQuery, () => Math.max(0, pausesUntil - this.#now()));
+    await warmUp(pool, Math.min(warm, this.#settings.max ?? DEFAULT_POOL_MAX), this.#verifyQuery, () => Math.max(0, pausesUntil - this.#now()));
     let markClosed = (): void => undefined;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const gen: Generation = { id, creds, pool, active: 0, retired: false, release: false, closing: false, closed, markClosed };

@@ -3,9 +3,11 @@
 // bad credentials never replace good ones, transactions, clean stop.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { startPostgres, waitFor, type PostgresServer } from '@rotor/testbed';
 import { AgentFileSource } from '../src/agent-file-source.ts';
@@ -108,4 +110,53 @@ describe('RotatingPool (real PostgreSQL)', { timeout: 120_000 }, () => {
     assert.deepEqual(await backends(), {});
     assertNoSecrets(logs.text(), { 'db password': [...users.map((u) => u.password), 'wrong-password-xyz'] });
   });
+
+  it('a statement runs once more for every terminated connection it meets, however many the pool held', async () => {
+    // A shutdown or a revocation terminates every backend; the FATAL notices of idle
+    // connections wait unread in their sockets, and the pool hands those connections out
+    // again: each retry can meet the next one. Blocking the event loop while the server
+    // terminates them all (a child process, run synchronously) makes that certain.
+    const [u1] = users as [(typeof users)[0]];
+    render(u1);
+    const logs = captureLogs();
+    const registry = new Registry();
+    const metrics = new CredentialMetrics(registry);
+    const source = new AgentFileSource({ path: join(dir, 'creds.json'), metrics, logger: logs.logger, debounceMs: 20 });
+    await source.start();
+    const max = 6;
+    const pool = new RotatingPool({ source, pg: { host: db.host, port: db.port, database: 'postgres', max }, metrics, logger: logs.logger });
+    await pool.start();
+    try {
+      for (let round = 1; round <= 3; round++) {
+        await Promise.all(Array.from({ length: max }, () => pool.query('SELECT pg_sleep(0.05)')));
+        assert.equal(pool.stats().idle, max, 'every connection idle before the termination');
+        execFileSync(process.execPath, ['-e', TERMINATE_ALL, db.url(), u1.username], { cwd: dirname(fileURLToPath(import.meta.url)), stdio: 'inherit', timeout: 30_000 });
+        const { rows } = await pool.query<{ who: string }>('SELECT current_user AS who');
+        assert.equal(rows[0]?.who, u1.username, `round ${round}`);
+      }
+      const retried = await registry.getSingleMetricAsString('rotor_db_pool_retries_total');
+      assert.match(retried, /reason="backend-terminated"} [1-9]/, 'the statements met terminated connections');
+      await assertRecoveryUnused(registry, logs.text());
+    } finally {
+      await pool.stop();
+      await source.stop();
+    }
+    assertNoSecrets(logs.text(), { 'db password': users.map((u) => u.password) });
+  });
 });
+
+/** Child process: terminates every backend of a user and waits until the server shows none. */
+const TERMINATE_ALL = `
+const pg = require('pg');
+const [url, user] = process.argv.slice(1);
+(async () => {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user]);
+  for (const until = Date.now() + 20000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+    const { rows } = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [user]);
+    if (rows[0].n === 0) return c.end();
+  }
+  throw new Error('backends still running');
+})().catch((err) => { console.error(err); process.exit(1); });
+`;

@@ -90,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const answer = toHttpError(err, unavailableCodes);
     if (answer.fault) request.log.error({ err, route: request.routeOptions.url }, 'request failed');
-    else if (answer.status === 503) request.log.warn({ code: err.code, route: request.routeOptions.url }, 'database unavailable');
+    else if (answer.status === 503) request.log.warn({ code: err.code, reason: err.message, route: request.routeOptions.url }, 'database unavailable');
     if (answer.retryAfter !== undefined) void reply.header('retry-after', String(answer.retryAfter));
     return reply.code(answer.status).header('x-error-code', answer.body.error).send(answer.body);
   });

@@ -14,6 +14,11 @@ import { waitFor } from '@rotor/testbed';
 import { HttpLoad } from './load.ts';
 import { FaultStack, samplesBy, type UsersApiProcess } from './stack.ts';
 
+/** users-api's log lines for 503 answers (they carry the database error's code and message). */
+function unavailableLines(log: string): string {
+  return log.split('\n').filter((l) => l.includes('database unavailable')).join('\n');
+}
+
 describe('fault matrix: PostgreSQL restarted under load (scenario 8)', { timeout: 300_000 }, () => {
   let stack: FaultStack;
   let api: UsersApiProcess;
@@ -55,7 +60,7 @@ describe('fault matrix: PostgreSQL restarted under load (scenario 8)', { timeout
       `scenario 8 (fast restart): ${load.records.length} requests, ${load.failures().length} failed; ${waited} waits for the server, ` +
         `${(retries['backend-terminated'] ?? 0) - (before['backend-terminated'] ?? 0)} terminated statements retried; first success ${Math.round(recoveredAt - faultAt)} ms after the restart began; slowest request ${Math.round(slowest)} ms`,
     );
-    assert.equal(load.failures().length, 0, `failed requests: ${load.describeFailures()}`);
+    assert.equal(load.failures().length, 0, `failed requests: ${load.describeFailures()}; users-api said:\n${unavailableLines(api.log())}`);
     assert.ok(waited >= 1, 'requests waited for the restarting server');
     assert.deepEqual(await api.rotations(), {}, 'the credentials stayed: no rotation');
     assert.doesNotMatch(api.log(), /database refused the credentials/);
