@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Node.js for Rotor (part of scripts/setup.sh). Rotor needs Node 22.12+ (package.json
+# Node.js for Rotor (part of scripts/setup.sh). Rotor needs Node 22.19+ (package.json
 # engines). Where the machine's `node` is older, this installs the pinned Node 24 LTS
 # release (testbed/images/images.json nodeVersions, for the Dockerfile's major: the
 # same Node as the image) from the npm registry into ~/.cache/rotor/node/<version> and
 # links node, npm and npx into /usr/local/bin, which precedes /usr/bin on Debian's PATH:
 # every later `node`, `npm` or `npx` (the README's commands, npm scripts, `.ci/run`) runs
-# on it. A machine Node of 22.12+ that setup did not install is left alone; one that it
+# on it. A machine Node of 22.19+ that setup did not install is left alone; one that it
 # installed follows the pin. Skipped (seconds) when the links already point at the pin.
 # Docs: docs/testbed.md, "Node.js".
 #
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/node-release.sh
 source scripts/node-release.sh
 
-floor=22.12.0
+floor=22.19.0
 cache=${ROTOR_CACHE_DIR:-$HOME/.cache/rotor}
 link_dir=${ROTOR_NODE_LINK_DIR:-/usr/local/bin}
 major=$(awk 'toupper($1) == "FROM" && $2 ~ /^node:[0-9]+-/ { split($2, a, /[:-]/); print a[2]; exit }' Dockerfile)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Rotor's demo and tests need, on a fresh Debian machine with Node.js
-# and Go 1.26: Node 24 where the machine's Node is older than 22.12, PostgreSQL server
+# and Go 1.26: Node 24 where the machine's Node is older than 22.19, PostgreSQL server
 # binaries, the cluster node's Debian packages, Node dependencies, and the testbed's
 # Go-built servers (cached outside git; a warm run takes seconds).
 set -euo pipefail
