@@ -30,7 +30,7 @@ export interface VaultClientOptions {
   /** Limit of each attempt, redirects and body included. Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Replaces the transport (default: global fetch, or node:https when caCert is set). */
+  /** Replaces the transport (default: global fetch, or undici's with an Agent trusting caCert when it is set). */
   fetch?: FetchLike;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;

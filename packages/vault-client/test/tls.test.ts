@@ -1,5 +1,5 @@
-// caCert: https through node:https trusting a given CA, against a local
-// https server with a freshly made self-signed certificate.
+// caCert: https through undici trusting a given CA, against a local https
+// server with a freshly made self-signed certificate.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -19,6 +19,7 @@ describe('VaultClient with caCert', () => {
   let server: Server;
   let address: string;
   let ca: string;
+  let otherCa: string;
   const seen: { url: string; token: string | undefined; body: string }[] = [];
 
   before(async () => {
@@ -28,6 +29,12 @@ describe('VaultClient with caCert', () => {
       '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
     ]);
     ca = readFileSync(cert, 'utf8');
+    const otherCert = join(dir, 'other.pem');
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', join(dir, 'other-key.pem'), '-out', otherCert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ]);
+    otherCa = readFileSync(otherCert, 'utf8');
     server = createServer({ key: readFileSync(key), cert: ca }, (req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -55,6 +62,18 @@ describe('VaultClient with caCert', () => {
       assert.deepEqual([err.code, err.status, err.errors], [VaultErrorCode.PERMISSION_DENIED, 403, ['permission denied']]);
       return true;
     });
+  });
+
+  it('trusts only the given CA: another one is a TLS failure (VAULT_NETWORK with its code)', async () => {
+    const client = new VaultClient({ address, token: 'tls-token', caCert: otherCa, retry: { attempts: 1 } });
+    const seenBefore = seen.length;
+    await assert.rejects(client.sys.sealStatus(), (err: unknown) => {
+      assert.ok(isVaultError(err));
+      assert.equal(err.code, VaultErrorCode.NETWORK);
+      assert.match(err.message, /network error \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
+      return true;
+    });
+    assert.equal(seen.length, seenBefore, 'no request reached the server');
   });
 
   it('refuses the server without the CA (VAULT_NETWORK, not retried forever)', async () => {
