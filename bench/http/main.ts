@@ -1,81 +1,36 @@
-// bench/http: GET /users/:id requests/s and p99 at a fixed concurrency for
-// users-api, against two baselines measured in the same run on the same
-// PostgreSQL: a minimal node:http + pg server (the Node floor) and pgbench
-// running the same SELECT over the same number of connections (the database
-// limit). Also users-api's peak RSS under load. Prints figures, then one JSON line.
+// bench/http: GET /users/:id requests/s, p50/p99 and peak RSS at a fixed concurrency for
+// users-api, against baselines measured in the same run on the same PostgreSQL:
+//  - a minimal node:http + pg server (the Node floor);
+//  - fastify with a plain pg.Pool (users-api's framework without Rotor's pool and metrics);
+//  - pgbench running the same SELECT over the same number of connections (the database limit).
+// Load comes from autocannon in a separate process per contender (generator.ts), never from
+// this process, and each round reports the generator's own CPU. Contenders take turns in
+// rounds whose order rotates, so that drift of the shared machine falls on all alike.
+// Prints figures, then one JSON line.
 //   node --import tsx --conditions=rotor-source bench/http/main.ts
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort, startOpenBao, startPostgres, waitFor } from '@rotor/testbed';
+import { freePort, postgresBinDir, startOpenBao, startPostgres, waitFor } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
+import type { Command, Reply, RoundResult, Totals } from './generator.ts';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-/** Each contender's SECONDS are split into this many alternating rounds. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+/** Each contender's SECONDS are split into this many rounds. */
 const ROUNDS = 4;
 const ROWS = 10_000;
-const TARGET_RATIO = 0.9;
+const TARGETS = { vsNodeFloor: 0.9, vsFastifyPg: 0.97 };
+const TICK_MS = 10; // USER_HZ of /proc/<pid>/stat
 
-interface LoadResult {
-  requests: number;
-  errors: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-}
+const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
-interface LoadSample {
-  latencies: number[];
-  errors: number;
-  seconds: number;
-}
-
-/** Closed-loop load: CONCURRENCY workers on keep-alive connections, random ids. */
-async function load(port: number, seconds: number): Promise<LoadSample> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const one = (id: number): Promise<number> =>
-    new Promise((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: `/users/${id}`, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', () => resolve(0));
-      req.end();
-    });
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const start = performance.now();
-      const status = await one(1 + Math.floor(Math.random() * ROWS));
-      if (status === 200) latencies.push(performance.now() - start);
-      else errors++;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  agent.destroy();
-  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Merges samples of one contender into its figures. */
-function summarize(samples: LoadSample[]): LoadResult {
-  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
-  const seconds = samples.reduce((sum, s) => sum + s.seconds, 0);
-  const at = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
-  return { requests: latencies.length, errors: samples.reduce((sum, s) => sum + s.errors, 0), rps: Math.round(latencies.length / seconds), p50Ms: at(0.5), p99Ms: at(0.99) };
-}
-
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
-
+/** A child process serving GET /users/:id on `port`. */
 async function startChild(args: string[], env: Record<string, string>, port: number): Promise<{ proc: ChildProcess; stop(): Promise<void> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=rotor-source', ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -95,10 +50,36 @@ async function startChild(args: string[], env: Record<string, string>, port: num
   };
 }
 
+/** A generator process (generator.ts) answering one reply per command. */
+function startGenerator(): { send(command: Command): Promise<Reply>; stop(): Promise<void> } {
+  const proc = fork(fileURLToPath(new URL('./generator.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', '--conditions=rotor-source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = once(proc, 'exit');
+  return {
+    async send(command) {
+      const reply = once(proc, 'message') as Promise<[Reply]>;
+      proc.send(command);
+      const failed = exited.then(([code]) => {
+        throw new Error(`load generator exited (${String(code)})`);
+      });
+      return (await Promise.race([reply, failed]))[0];
+    },
+    async stop() {
+      if (proc.exitCode === null) proc.disconnect();
+      await exited;
+    },
+  };
+}
+
+/** utime+stime of a process in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').map(Number);
+  return ((fields[11] ?? 0) + (fields[12] ?? 0)) * TICK_MS;
+}
+
 /** Samples a process's resident set size while `during` runs; returns the peak in MiB. */
 async function peakRss<T>(pid: number, during: Promise<T>): Promise<{ value: T; rssMiB: number }> {
   let peak = 0;
-  const sample = () => {
+  const sample = (): void => {
     const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
     peak = Math.max(peak, kb);
   };
@@ -117,7 +98,7 @@ function pgbench(url: URL, password: string, seconds: number): { tps: number; av
   try {
     const script = join(dir, 'select.sql');
     writeFileSync(script, `\\set id random(1, ${ROWS})\nSELECT id, title, name FROM users WHERE id = :id;\n`);
-    const out = execFileSync('/usr/bin/pgbench', ['-n', '-M', 'prepared', '-f', script, '-c', String(CONNECTIONS), '-j', '2', '-T', String(seconds), '-h', url.hostname, '-p', url.port, '-U', decodeURIComponent(url.username), 'postgres'], {
+    const out = execFileSync(join(postgresBinDir(), 'pgbench'), ['-n', '-M', 'prepared', '-f', script, '-c', String(CONNECTIONS), '-j', '2', '-T', String(seconds), '-h', url.hostname, '-p', url.port, '-U', decodeURIComponent(url.username), 'postgres'], {
       env: { ...process.env, PGPASSWORD: password },
       encoding: 'utf8',
     });
@@ -127,6 +108,51 @@ function pgbench(url: URL, password: string, seconds: number): { tps: number; av
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface Contender {
+  name: string;
+  label: string;
+  port: number;
+  server: { proc: ChildProcess; stop(): Promise<void> };
+  generator: ReturnType<typeof startGenerator>;
+  rounds: RoundResult[];
+  serverCpuMs: number;
+  peakRssMiB: number;
+}
+
+interface Figures {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  peakRssMiB: number;
+  /** The server's CPU while measured, in cores. */
+  serverCpuCores: number;
+  /** The server's CPU per answered request, in µs: unlike req/s, it holds on a machine whose other load starves every contender alike. */
+  serverCpuUsPerRequest: number;
+  /** The generator's CPU, the busiest round, in cores. */
+  generatorCpuCores: number;
+}
+
+async function figures(c: Contender): Promise<Figures> {
+  const reply = await c.generator.send({ totals: true });
+  if (!('totals' in reply)) throw new Error('generator answered a round instead of totals');
+  const totals: Totals = reply.totals;
+  const seconds = c.rounds.reduce((sum, r) => sum + r.seconds, 0);
+  const requests = c.rounds.reduce((sum, r) => sum + r.requests, 0);
+  return {
+    rps: Math.round(requests / seconds),
+    p50Ms: round(totals.p50Ms),
+    p99Ms: round(totals.p99Ms),
+    requests,
+    errors: c.rounds.reduce((sum, r) => sum + r.errors, 0),
+    peakRssMiB: c.peakRssMiB,
+    serverCpuCores: round(c.serverCpuMs / 1000 / seconds),
+    serverCpuUsPerRequest: Math.round((c.serverCpuMs * 1000) / Math.max(1, requests)),
+    generatorCpuCores: Math.max(...c.rounds.map((r) => r.cpuCores)),
+  };
 }
 
 const [db, bao] = await Promise.all([startPostgres(), startOpenBao({ mode: 'dev' })]);
@@ -151,61 +177,74 @@ try {
   const lease = await vault.database.creds('db-reader-role');
   const { username, password } = lease.data;
 
-  const apiPort = await freePort();
-  const api = await startChild([fileURLToPath(new URL('../../services/users-api/src/main.ts', import.meta.url))], {
+  const contenders: Contender[] = [];
+  const contender = async (name: string, label: string, script: string, env: (port: number) => Record<string, string>): Promise<void> => {
+    const port = await freePort();
+    const server = await startChild([fileURLToPath(new URL(script, import.meta.url))], env(port), port);
+    stops.push(() => server.stop());
+    const generator = startGenerator();
+    stops.push(() => generator.stop());
+    contenders.push({ name, label, port, server, generator, rounds: [], serverCpuMs: 0, peakRssMiB: 0 });
+  };
+  await contender('usersApi', 'users-api', '../../services/users-api/src/main.ts', (port) => ({
     CREDENTIALS_MODE: 'static', DB_USER: username, DB_PASSWORD: password, DB_HOST: db.host, DB_PORT: String(db.port), DB_POOL_MAX: String(CONNECTIONS),
-    HOST: '127.0.0.1', PORT: String(apiPort), SHUTDOWN_DELAY_MS: '0', LOG_LEVEL: 'error',
-  }, apiPort);
-  stops.push(() => api.stop());
-  const floorPort = await freePort();
-  const floor = await startChild([fileURLToPath(new URL('./minimal-server.ts', import.meta.url))], { DATABASE_URL: db.url(username, password), PORT: String(floorPort), POOL_MAX: String(CONNECTIONS) }, floorPort);
-  stops.push(() => floor.stop());
+    HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DELAY_MS: '0', LOG_LEVEL: 'error',
+  }));
+  await contender('nodeFloor', 'node:http + pg', './minimal-server.ts', (port) => ({ DATABASE_URL: db.url(username, password), PORT: String(port), POOL_MAX: String(CONNECTIONS) }));
+  await contender('fastifyPg', 'fastify + pg.Pool', './fastify-server.ts', (port) => ({ DATABASE_URL: db.url(username, password), PORT: String(port), POOL_MAX: String(CONNECTIONS) }));
 
-  console.log(`GET /users/:id, ${CONCURRENCY} concurrent clients, ${CONNECTIONS} database connections, ${SECONDS} s each, ${ROWS} rows`);
-  // Warm both servers (JIT, pool connections) before measuring.
-  await load(apiPort, 2);
-  await load(floorPort, 2);
-  // Alternating rounds (A B B A ...), so that drift of the shared 2-core machine (page
-  // cache, other processes) falls on both contenders alike instead of on whoever runs last.
-  const apiSamples: LoadSample[] = [];
-  const floorSamples: LoadSample[] = [];
-  let peakRssMiB = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? (['api', 'floor'] as const) : (['floor', 'api'] as const);
-    for (const who of order) {
-      if (who === 'floor') floorSamples.push(await load(floorPort, SECONDS / ROUNDS));
-      else {
-        const { value, rssMiB } = await peakRss(api.proc.pid ?? 0, load(apiPort, SECONDS / ROUNDS));
-        apiSamples.push(value);
-        peakRssMiB = Math.max(peakRssMiB, rssMiB);
-      }
+  const request = (c: Contender, seconds: number, warmUp = false): Command => ({ round: { url: `http://127.0.0.1:${c.port}`, connections: CONCURRENCY, seconds, rows: ROWS, warmUp } });
+  console.log(`GET /users/:id, autocannon ${CONCURRENCY} connections, ${CONNECTIONS} database connections, ${SECONDS} s per contender in ${ROUNDS} rounds, ${ROWS} rows`);
+  // Warm every server (JIT, pool connections) before measuring.
+  for (const c of contenders) await c.generator.send(request(c, 2, true));
+  for (let r = 0; r < ROUNDS; r++) {
+    // Rotating order: each contender runs first, second and last in turn.
+    const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
+    for (const c of order) {
+      const pid = c.server.proc.pid ?? 0;
+      const cpu0 = cpuMs(pid);
+      const { value, rssMiB } = await peakRss(pid, c.generator.send(request(c, SECONDS / ROUNDS)));
+      c.serverCpuMs += cpuMs(pid) - cpu0;
+      if (!('round' in value)) throw new Error('generator answered totals instead of a round');
+      c.rounds.push(value.round);
+      c.peakRssMiB = Math.max(c.peakRssMiB, rssMiB);
     }
   }
-  const usersApi = summarize(apiSamples);
-  const nodeFloor = summarize(floorSamples);
-  const rssMiB = peakRssMiB;
-  console.log(`users-api        ${usersApi.rps} req/s  p50 ${usersApi.p50Ms} ms  p99 ${usersApi.p99Ms} ms  errors ${usersApi.errors}  peak RSS ${rssMiB} MiB`);
-  console.log(`node:http + pg   ${nodeFloor.rps} req/s  p50 ${nodeFloor.p50Ms} ms  p99 ${nodeFloor.p99Ms} ms  errors ${nodeFloor.errors}`);
+  const results: Record<string, Figures> = {};
+  for (const c of contenders) {
+    const f = await figures(c);
+    results[c.name] = f;
+    console.log(`${c.label.padEnd(18)} ${f.rps} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  errors ${f.errors}  peak RSS ${f.peakRssMiB} MiB  server CPU ${f.serverCpuCores} cores (${f.serverCpuUsPerRequest} µs/request)  generator CPU ${f.generatorCpuCores} cores`);
+  }
   await Promise.all(stops.splice(0).map((stop) => stop()));
-  const database = pgbench(new URL(db.url(username, password)), password, SECONDS);
-  console.log(`pgbench          ${database.tps} tps  avg latency ${database.avgLatencyMs} ms`);
+  const database = pgbench(new URL(db.url(username, password)), password, SECONDS / 2);
+  console.log(`${'pgbench'.padEnd(18)} ${database.tps} tps  avg latency ${database.avgLatencyMs} ms`);
 
-  const vsNode = round(usersApi.rps / nodeFloor.rps);
-  const vsPgbench = round(usersApi.rps / database.tps);
-  console.log(`users-api / node floor = ${vsNode} (target >= ${TARGET_RATIO})   users-api / pgbench = ${vsPgbench}`);
+  const api = results.usersApi!;
+  const ratios = {
+    vsNodeFloor: round(api.rps / results.nodeFloor!.rps),
+    vsFastifyPg: round(api.rps / results.fastifyPg!.rps),
+    vsPgbench: round(api.rps / database.tps),
+    // Server CPU per request, the other way round (floor / users-api): 1 = as cheap as the floor.
+    cpuVsNodeFloor: round(results.nodeFloor!.serverCpuUsPerRequest / api.serverCpuUsPerRequest),
+    cpuVsFastifyPg: round(results.fastifyPg!.serverCpuUsPerRequest / api.serverCpuUsPerRequest),
+  };
+  const met = { vsNodeFloor: ratios.vsNodeFloor >= TARGETS.vsNodeFloor, vsFastifyPg: ratios.vsFastifyPg >= TARGETS.vsFastifyPg };
+  console.log(`users-api / node floor = ${ratios.vsNodeFloor} (target >= ${TARGETS.vsNodeFloor})   users-api / fastify+pg = ${ratios.vsFastifyPg} (target >= ${TARGETS.vsFastifyPg})   users-api / pgbench = ${ratios.vsPgbench}`);
+  console.log(`CPU per request, contender / users-api: node floor ${ratios.cpuVsNodeFloor}, fastify+pg ${ratios.cpuVsFastifyPg}`);
   console.log(
     JSON.stringify({
       bench: 'http',
+      generator: 'autocannon (separate process)',
       concurrency: CONCURRENCY,
       connections: CONNECTIONS,
       seconds: SECONDS,
-      usersApi: { ...usersApi, peakRssMiB: rssMiB },
-      nodeFloor,
+      rounds: ROUNDS,
+      ...results,
       pgbench: database,
-      ratioVsNodeFloor: vsNode,
-      ratioVsPgbench: vsPgbench,
-      targetRatioVsNodeFloor: TARGET_RATIO,
-      meetsTarget: vsNode >= TARGET_RATIO,
+      ratios,
+      targets: TARGETS,
+      met,
     }),
   );
 } finally {

@@ -4,9 +4,13 @@
 //    (default_ttl = max_ttl = 2s), 100 rotations measured after a warm-up.
 // Each of the LOOPS query loops offers RATE_PER_LOOP queries/s (paced, not saturating).
 // A rotation window runs from new credentials being issued until the old pool
-// has drained and closed. Prints readable lines, then one JSON line.
-//   node --import tsx --conditions=rotor-source bench/rotation/main.ts
-import { performance } from 'node:perf_hooks';
+// has drained and closed (the pool hands the old credentials back to the source).
+// Window queries are also split at the swap (before: the new pool logs in; after: the
+// old one drains and closes), with the event loop's lag, to show where the time goes;
+// bench/rotation/breakdown.ts prices the pieces (a login, a query, a lease) in CPU.
+// Prints readable lines, then one JSON line.
+//   node --import tsx --conditions=rotor-source bench/rotation/main.ts   (BENCH_ROTATIONS: fewer for a quick look)
+import { createHistogram, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -20,7 +24,7 @@ const LOOPS = 8;
 const RATE_PER_LOOP = 250;
 const STEADY_MS = 8_000;
 const WARMUP_ROTATIONS = 5;
-const ROTATIONS = 100;
+const ROTATIONS = Number(process.env.BENCH_ROTATIONS ?? 100);
 const TARGETS = { failed: 0, rotationP99VsSteady: 2, rssGrowthMb: 20 };
 
 v8.setFlagsFromString('--expose-gc');
@@ -42,26 +46,23 @@ function heapMb(): number {
 }
 
 /**
- * Latencies in 10 µs buckets up to 10 s (constant memory: a sample array of a
- * million queries would itself look like an RSS leak).
+ * Latencies in a perf_hooks histogram, recorded in microseconds (constant memory: a sample
+ * array of a million queries would itself look like an RSS leak).
  */
 class Histogram {
-  readonly #buckets = new Uint32Array(1_000_000);
-  count = 0;
+  readonly #h = createHistogram();
 
-  add(ms: number): void {
-    this.#buckets[Math.min(this.#buckets.length - 1, Math.floor(ms * 100))]! += 1;
-    this.count++;
+  get count(): number {
+    return this.#h.count;
   }
 
+  add(ms: number): void {
+    this.#h.record(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  /** The p-th percentile in ms (NaN when empty). */
   percentile(p: number): number {
-    const rank = Math.ceil((p / 100) * this.count);
-    let seen = 0;
-    for (let i = 0; i < this.#buckets.length; i++) {
-      seen += this.#buckets[i]!;
-      if (seen >= rank && seen > 0) return (i + 1) / 100;
-    }
-    return Number.NaN;
+    return this.#h.count === 0 ? Number.NaN : this.#h.percentile(p) / 1000;
   }
 }
 
@@ -70,6 +71,10 @@ class Load {
   readonly all = new Histogram();
   readonly inWindows = new Histogram();
   readonly outsideWindows = new Histogram();
+  /** Window queries by phase: before the swap (the new pool logs in), after it (the old one drains and ends). */
+  readonly opening = new Histogram();
+  readonly draining = new Histogram();
+  swapped: () => boolean = () => false;
   failed = 0;
   firstError: string | undefined;
   windowOpen = false;
@@ -87,6 +92,7 @@ class Load {
             const now = performance.now();
             if (due > now) await delay(due - now);
             const inWindow = this.windowOpen;
+            const afterSwap = inWindow && this.swapped();
             const start = performance.now();
             try {
               await pool.query('SELECT id, title, name FROM users WHERE id = $1', [(n % 2) + 1]);
@@ -94,6 +100,7 @@ class Load {
                 const ms = performance.now() - start;
                 this.all.add(ms);
                 (inWindow ? this.inWindows : this.outsideWindows).add(ms);
+                if (inWindow) (afterSwap ? this.draining : this.opening).add(ms);
               }
             } catch (err) {
               this.failed++;
@@ -123,7 +130,7 @@ try {
   const service = async (role: string): Promise<{ source: VaultLeaseSource; pool: RotatingPool }> => {
     const source = new VaultLeaseSource({ vault, login: { method: 'approle', ...approle }, role });
     await source.start();
-    const pool = new RotatingPool({ source, pg: { host: db.host, port: db.port, database: 'postgres', max: LOOPS } });
+    const pool = new RotatingPool({ source, pg: { host: db.host, port: db.port, database: 'postgres', max: LOOPS }, verifyQuery: 'SELECT id, title, name FROM users WHERE id = 1' });
     await pool.start();
     return { source, pool };
   };
@@ -150,19 +157,45 @@ try {
   let latest = source.current().username;
   const windowsMs: number[] = [];
   let windowStart = 0;
+  load.swapped = () => pool.username === latest;
   source.subscribe((creds) => {
     rotations++;
     latest = creds.username;
     windowStart = performance.now();
     load.windowOpen = true;
   });
-  // The window closes once the pool serves the new user and the old pool is gone.
+  // Where a window's time goes, seen from this process: how late the 5 ms watcher runs
+  // (the event loop busy with logins' JS), and how often a query waits for a connection.
+  const lag = { inWindows: new Histogram(), outside: new Histogram(), opening: new Histogram(), draining: new Histogram() };
+  const waiting = { inWindows: 0, outside: 0, samplesIn: 0, samplesOut: 0 };
+  let lastTick = performance.now();
   const watcher = setInterval(() => {
-    if (load.windowOpen && pool.username === latest && pool.stats().generations === 1) {
+    const now = performance.now();
+    if (load.recording) {
+      const late = Math.max(0, now - lastTick - 5);
+      (load.windowOpen ? lag.inWindows : lag.outside).add(late);
+      // Before the swap the new pool logs in (warms up); after it, the old one drains and ends.
+      if (load.windowOpen) (pool.username === latest ? lag.draining : lag.opening).add(late);
+      const queued = pool.stats().waiting > 0 ? 1 : 0;
+      if (load.windowOpen) {
+        waiting.samplesIn++;
+        waiting.inWindows += queued;
+      } else {
+        waiting.samplesOut++;
+        waiting.outside += queued;
+      }
+    }
+    lastTick = now;
+  }, 5);
+  // The window closes once the old pool is gone: the pool then hands its credentials back.
+  const release = source.release.bind(source);
+  source.release = (creds) => {
+    if (load.windowOpen && pool.username === latest) {
       load.windowOpen = false;
       if (load.recording) windowsMs.push(performance.now() - windowStart);
     }
-  }, 5);
+    return release(creds);
+  };
   let rssBefore = 0;
   let rssAfter = 0;
   let heapBefore = 0;
@@ -193,6 +226,14 @@ try {
   console.log(`rotation phase: ${ROTATIONS} rotations in ${rotationSeconds.toFixed(1)} s, ${all.qps} queries/s, p50 ${all.p50Ms} ms, p99 ${all.p99Ms} ms`);
   console.log(`inside rotation windows: ${inWindows.queries} queries, p50 ${inWindows.p50Ms} ms, p99 ${inWindows.p99Ms} ms; window median ${percentile(windowsMs, 50).toFixed(0)} ms, p99 ${percentile(windowsMs, 99).toFixed(0)} ms`);
   console.log(`outside rotation windows (same phase): p50 ${outside.p50Ms} ms, p99 ${outside.p99Ms} ms`);
+  const diagnostics = {
+    eventLoopLagP99Ms: { inWindows: lag.inWindows.percentile(99), outside: lag.outside.percentile(99), opening: lag.opening.percentile(99), draining: lag.draining.percentile(99) },
+    windowSamples: { opening: lag.opening.count, draining: lag.draining.count },
+    queryP99Ms: { opening: load.opening.percentile(99), draining: load.draining.percentile(99) },
+    queries: { opening: load.opening.count, draining: load.draining.count },
+    queuedShare: { inWindows: +(waiting.inWindows / Math.max(1, waiting.samplesIn)).toFixed(4), outside: +(waiting.outside / Math.max(1, waiting.samplesOut)).toFixed(4) },
+  };
+  console.log(`event-loop lag p99 (5 ms timer): in windows ${diagnostics.eventLoopLagP99Ms.inWindows} ms, outside ${diagnostics.eventLoopLagP99Ms.outside} ms; share of time a query waits for a connection: in windows ${diagnostics.queuedShare.inWindows}, outside ${diagnostics.queuedShare.outside}`);
   console.log(`failed queries: ${failed}${load.firstError ?? steadyLoad.firstError ? ` (first: ${load.firstError ?? steadyLoad.firstError})` : ''}`);
   console.log(`RSS before/after ${ROTATIONS} rotations: ${rssBefore.toFixed(1)} / ${rssAfter.toFixed(1)} MiB (heap used ${heapBefore.toFixed(1)} / ${heapAfter.toFixed(1)} MiB)`);
   const p99Ratio = inWindows.p99Ms / steady.p99Ms;
@@ -218,6 +259,8 @@ try {
         windowMedianMs: +percentile(windowsMs, 50).toFixed(1),
         windowP99Ms: +percentile(windowsMs, 99).toFixed(1),
       },
+      p99RatioWindowVsOutside: +(inWindows.p99Ms / outside.p99Ms).toFixed(2),
+      diagnostics,
       failedQueries: failed,
       rotationsDone: rotations,
       rssMb: { before: +rssBefore.toFixed(1), after: +rssAfter.toFixed(1), growth: +(rssAfter - rssBefore).toFixed(1) },

@@ -3,12 +3,14 @@
 // deploy/overlays/testbed), the seed's `kubectl get all` views, GET 200 / POST 403 through the
 // Service, and an init-container rotation watched under HTTP load. The cluster test
 // (testbed/test/cluster.int.test.ts) asserts the same steps.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   PodTurnover,
   USERS_API_SELECTOR,
   clusterKubectl,
+  clusterLogs,
+  clusterSecrets,
   describeFailures,
   driveHttpLoad,
   imageCatalog,
@@ -47,7 +49,7 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
   const env = operatorShellEnv(node, nodeBinaries().rotorKube);
   await provisionVaultVolumes(node);
   const docs = (only: string[]): ReturnType<typeof installFromDocs> =>
-    installFromDocs({ repo: REPO_ROOT, env, overlay: OVERLAY, only, onStep: (name, run) => narrator.info(`docs/operations.md step "${name}" done in ${seconds(run.elapsedMs)}`) });
+    installFromDocs({ repo: REPO_ROOT, env, overlay: OVERLAY, only, diagnose: { node, namespaces: ['vault', 'db', 'app'] }, onStep: (name, run) => narrator.info(`docs/operations.md step "${name}" done in ${seconds(run.elapsedMs)}`) });
 
   narrator.step(1, 'Vault Admin', 'deploy Vault (raft HA) and the auto-unsealer');
   await docs(['namespaces', 'secrets', 'apply']);
@@ -65,11 +67,7 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
   await docs(['configure']);
   narrator.check(true, 'the configure job completed');
   // What the scan at the end must never find in the output or in any log of the cluster.
-  const secretValue = async (namespace: string, name: string, key: string): Promise<string> =>
-    Buffer.from((await node.kubectl(['-n', namespace, 'get', 'secret', name, '-o', `jsonpath={.data.${key}}`])).trim(), 'base64').toString('utf8');
-  ctx.secrets.add('PostgreSQL bootstrap password', await secretValue('db', 'postgres-bootstrap', 'password'));
-  ctx.secrets.add('root token', await secretValue('vault', 'vault-configure-token', 'token'));
-  ctx.secrets.addKey('unsealer envelope key', await secretValue('vault', 'vault-unseal-envelope-key', 'key'));
+  await clusterSecrets(node, ctx.secrets);
 
   narrator.step(4, 'Service Owner', 'users-api with the Vault Agent init container');
   await docs(['app-ready']);
@@ -100,13 +98,7 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
 
 /** Every pod's log and every node component's log, copied into the demo's dir for the secret scan. */
 async function keepClusterLogs(node: KubeNode, dir: string): Promise<void> {
-  const all = JSON.parse(await node.kubectl(['get', 'pods', '-A', '-o', 'json'])) as { items: { metadata: { name: string; namespace: string } }[] };
-  let text = '';
-  for (const pod of all.items) {
-    text += await node.kubectl(['-n', pod.metadata.namespace, 'logs', pod.metadata.name, '--all-containers', '--prefix']).catch(() => '');
-  }
-  writeFileSync(join(dir, 'cluster-pods.log'), text, { mode: 0o600 });
-  for (const file of readdirSync(node.logDir).filter((f) => f.endsWith('.log'))) {
-    writeFileSync(join(dir, `node-${file}`), readFileSync(join(node.logDir, file)), { mode: 0o600 });
+  for (const [i, log] of (await clusterLogs(node)).entries()) {
+    writeFileSync(join(dir, `cluster-${String(i).padStart(2, '0')}-${log.name.replace(/[^\w.-]+/g, '-')}.log`), log.text, { mode: 0o600 });
   }
 }

@@ -1,7 +1,7 @@
 // HTTP load against users-api while its credentials rotate: the testbed's load generator
 // (a few concurrent GET loops, bounded in time, counting every request and every failure),
 // with the demo's progress lines.
-import { driveHttpLoad, type HttpLoadResult } from '@rotor/testbed';
+import { counterByLabel, counterTotal, driveHttpLoad, type HttpLoadResult } from '@rotor/testbed';
 import type { Narrator } from './narrator.ts';
 
 export interface LoadOptions {
@@ -26,32 +26,6 @@ export function driveLoad(options: LoadOptions): Promise<LoadResult> {
     ...load,
     ...(progress ? { progress: { everyMs: progress.everyMs, report: (ms, requests, failed) => progress.narrator.info(progress.line(ms, requests, failed)) } } : {}),
   });
-}
-
-/** Sum of a Prometheus counter's samples in a /metrics text (all labels). */
-export function counterTotal(metricsText: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of metricsText.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    const labelText = line[name.length] === '{' ? line.slice(name.length + 1, line.indexOf('}')) : '';
-    if (!wanted.every((w) => labelText.split(',').includes(w))) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(value)) total += value;
-  }
-  return total;
-}
-
-/** A counter's samples by the value of one label (e.g. rotations by reason). */
-export function counterByLabel(metricsText: string, name: string, label: string): Record<string, number> {
-  const by: Record<string, number> = {};
-  const pattern = new RegExp(`^${name}\\{(?:[^}]*,)?${label}="([^"]*)"[^}]*\\} (\\S+)$`);
-  for (const line of metricsText.split('\n')) {
-    const m = pattern.exec(line);
-    const value = Number(m?.[2]);
-    if (m?.[1] !== undefined && Number.isFinite(value) && value > 0) by[m[1]] = (by[m[1]] ?? 0) + value;
-  }
-  return by;
 }
 
 /** A counter of users-api's /metrics (only samples with `labels`), or undefined if the scrape failed. */

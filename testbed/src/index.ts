@@ -5,6 +5,7 @@ export { ServerProcess, archiveServerLogs, type ServerProcessOptions } from './p
 export { alertmanagerBinary, cacheDir, openBaoBinary, postgresBinDir, prometheusBinary, promtoolBinary } from './binaries.ts';
 export { promtool, runTool, startPrometheus, type PrometheusSample, type PrometheusServer, type StartPrometheusOptions, type ToolRun } from './prometheus.ts';
 export { exactSelector, promqlRefs, templateLabels, type LabelMatcher, type PromqlRefs, type SeriesSelector } from './promql.ts';
+export { createTestCa, issueServingCert, issueClientCert, type TestCa, type ServingCert, type ServingCertOptions } from './pki.ts';
 export { startPostgres, type PostgresServer, type StartPostgresOptions } from './postgres.ts';
 export {
   startOpenBao,
@@ -33,8 +34,10 @@ export {
 export { VaultTap, type VaultTapOptions } from './vault-tap.ts';
 export { review, startInjectorWebhook, type AdmissionResponse, type InjectorWebhook, type WebhookTls } from './injector-webhook.ts';
 export { generateWebhookCertificates, type WebhookCertificates } from './injector-tls.ts';
+export { counterByLabel, counterTotal } from './metrics-text.ts';
 export { driveHttpLoad, describeFailures, type HttpLoadOptions, type HttpLoadResult } from './http-load.ts';
 export { docSteps, readDocSteps, runDocStep, type DocStep, type StepRun } from './walkthrough/docs-steps.ts';
 export { PodTurnover, hostPathVolumes, objectUid, pods, serviceUrl, vaultStatus, type Kubectl as ClusterKubectl, type PodView, type VaultNodeStatus } from './walkthrough/observe.ts';
 export * from './node/index.ts';
 export * from './walkthrough/cluster-steps.ts';
+export * from './walkthrough/cluster-logs.ts';

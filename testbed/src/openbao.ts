@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { request as httpsRequest } from 'node:https';
 import { openBaoBinary } from './binaries.ts';
 import { TestbedError } from './errors.ts';
+import { issueServingCert, type ServingCert, type TestCa } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ServerProcess } from './process.ts';
 import { waitFor } from './wait.ts';
@@ -34,10 +36,24 @@ function baoEnv(home: string): NodeJS.ProcessEnv {
   return env;
 }
 
-async function waitForListener(server: ServerProcess, address: string, timeoutMs: number): Promise<void> {
+/** The status of GET `url`, over https trusting `ca` (Node's fetch takes no CA). */
+function httpsStatus(url: string, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 2 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitForListener(server: ServerProcess, address: string, timeoutMs: number, ca?: string): Promise<void> {
   await waitFor(
     `${server.name} to listen on ${address}`,
     async () => {
+      if (ca !== undefined) return (await httpsStatus(`${address}/v1/sys/seal-status`, ca)) === 200 ? true : undefined;
       const res = await fetch(`${address}/v1/sys/seal-status`, { signal: AbortSignal.timeout(2_000) });
       await res.body?.cancel();
       return res.ok ? true : undefined;
@@ -102,7 +118,11 @@ export interface OpenBaoNode {
   logFile: string;
   /** The node's raft data directory (e.g. to wipe it). */
   dataDir: string;
+  /** The listener's certificate and key files, when the cluster serves TLS: overwrite them and `reload()` to rotate. */
+  tls: ServingCert | undefined;
   running: boolean;
+  /** SIGHUP: OpenBao reloads its listener certificates (and log level) without a restart. */
+  reload(): void;
   /** Starts the node again with the same data, address and ports (e.g. after kill). */
   start(): Promise<void>;
   /** Graceful stop (SIGTERM). */
@@ -133,6 +153,13 @@ export interface StartOpenBaoClusterOptions {
    * addresses cannot tell them apart. The nodes' dirs are given to these ids.
    */
   runAs?: readonly { uid: number; gid: number }[];
+  /**
+   * Serve the API over TLS with a certificate per node signed by this CA (its IP and `localhost`);
+   * addresses become https. Raft joins then need the CA (leader_ca_cert), as in the cluster.
+   */
+  tls?: TestCa;
+  /** More server configuration (HCL) appended to every node's file, e.g. deploy/'s audit stanza. */
+  extraConfig?: string;
 }
 
 /** Whether `port` can be bound on `host` right now. */
@@ -194,8 +221,9 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
       const clusterPort = await freePort(host);
       const home = join(dir, id);
       mkdirSync(join(home, 'raft'), { recursive: true });
-      const address = `http://${host}:${apiPort}`;
+      const address = `${options.tls ? 'https' : 'http'}://${host}:${apiPort}`;
       const clusterAddress = `https://${host}:${clusterPort}`;
+      const tls = options.tls ? await issueServingCert(options.tls, home, 'listener', { ips: [host], dnsNames: ['localhost'] }) : undefined;
       const configFile = join(home, 'config.hcl');
       writeFileSync(
         configFile,
@@ -211,13 +239,14 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
           'listener "tcp" {',
           `  address = "${host}:${apiPort}"`,
           `  cluster_address = "${host}:${clusterPort}"`,
-          '  tls_disable = true',
+          ...(tls ? [`  tls_cert_file = "${tls.certFile}"`, `  tls_key_file = "${tls.keyFile}"`] : ['  tls_disable = true']),
           '}',
+          ...(options.extraConfig !== undefined ? [options.extraConfig] : []),
           '',
         ].join('\n'),
       );
       const runAs = options.runAs?.[i - 1];
-      if (runAs) for (const path of [home, join(home, 'raft')]) chownSync(path, runAs.uid, runAs.gid);
+      if (runAs) for (const path of [home, join(home, 'raft'), ...(tls ? [tls.certFile, tls.keyFile] : [])]) chownSync(path, runAs.uid, runAs.gid);
       let server: ServerProcess | undefined;
       const node: OpenBaoNode = {
         id,
@@ -228,8 +257,12 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
         runAs,
         logFile: join(home, 'openbao.log'),
         dataDir: join(home, 'raft'),
+        tls,
         get running() {
           return server?.running ?? false;
+        },
+        reload() {
+          server?.kill('SIGHUP');
         },
         async start() {
           if (server?.running) return;
@@ -242,7 +275,7 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
             cwd: home,
             ...runAs,
           });
-          await waitForListener(server, address, timeoutMs);
+          await waitForListener(server, address, timeoutMs, options.tls?.certPem);
         },
         async stop() {
           await server?.stop();

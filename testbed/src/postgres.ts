@@ -1,10 +1,11 @@
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { postgresBinDir } from './binaries.ts';
+import { issueServingCert, type TestCa } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ServerProcess } from './process.ts';
 import { waitFor } from './wait.ts';
@@ -16,10 +17,20 @@ export interface PostgresServer {
   /** The bootstrap superuser, as an operator would hand it to Vault once. */
   superuser: string;
   superuserPassword: string;
-  /** `postgresql://user:password@host:port/database` for the given login. */
+  /**
+   * `postgresql://user:password@host:port/database` for the given login; with `tls`,
+   * `?sslmode=verify-full&sslrootcert=<the CA file>`.
+   */
   url(user?: string, password?: string): string;
-  /** A Vault connection_url template: credentials stay `{{username}}`/`{{password}}`. */
+  /**
+   * A Vault connection_url template: credentials stay `{{username}}`/`{{password}}`;
+   * `sslmode=verify-full` against the CA with `tls`, else `sslmode=disable`.
+   */
   vaultConnectionUrl(): string;
+  /** With `tls`: the server's certificate and key, to overwrite and `reload()`. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** SIGHUP: PostgreSQL re-reads its configuration, certificates included. */
+  reload(): void;
   /** The server's log, for scans. */
   logFile: string;
   /**
@@ -34,6 +45,11 @@ export interface PostgresServer {
 export interface StartPostgresOptions {
   /** Start-up deadline. */
   timeoutMs?: number;
+  /**
+   * Serve TLS with a certificate for 127.0.0.1 and localhost signed by this CA, and refuse
+   * every connection without it (hostssl only), so a client that does not use TLS fails.
+   */
+  tls?: TestCa;
 }
 
 /** The uid/gid to run postgres as: it refuses to run as root. */
@@ -75,9 +91,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       { stdio: 'pipe', ...user },
     );
     rmSync(pwfile);
+    const tls = options.tls ? await issueServingCert(options.tls, dir, 'postgres-server', { ips: [host], dnsNames: ['localhost'] }) : undefined;
+    if (tls) {
+      // PostgreSQL refuses a key that others may read; only TLS connections over TCP.
+      if (user) for (const file of [tls.certFile, tls.keyFile]) chownSync(file, user.uid, user.gid);
+      chmodSync(tls.keyFile, 0o600);
+      writeFileSync(
+        join(data, 'pg_hba.conf'),
+        ['local all all scram-sha-256', `hostssl all all ${host}/32 scram-sha-256`, `hostnossl all all ${host}/32 reject`, ''].join('\n'),
+      );
+    }
+    const query = options.tls ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(options.tls.certFile)}` : '';
     const port = await freePort(host);
     const url = (u = superuser, p = superuserPassword): string =>
-      `postgresql://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${host}:${port}/postgres`;
+      `postgresql://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${host}:${port}/postgres${query}`;
     const launch = async (): Promise<ServerProcess> => {
       const started = new ServerProcess({
         name: 'postgres',
@@ -91,6 +118,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
           '-c', 'fsync=off',
           '-c', 'synchronous_commit=off',
           '-c', 'full_page_writes=off',
+          ...(tls ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.certFile}`, '-c', `ssl_key_file=${tls.keyFile}`] : []),
         ],
         logFile: join(dir, 'postgres.log'),
         ...user,
@@ -122,8 +150,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       superuser,
       superuserPassword,
       url,
-      vaultConnectionUrl: () => `postgresql://{{username}}:{{password}}@${host}:${port}/postgres?sslmode=disable`,
+      vaultConnectionUrl: () =>
+        `postgresql://{{username}}:{{password}}@${host}:${port}/postgres${options.tls ? `?sslmode=verify-full&sslrootcert=${options.tls.certFile}` : '?sslmode=disable'}`,
       logFile: join(dir, 'postgres.log'),
+      tls,
+      reload: () => running.kill('SIGHUP'),
       async restart({ immediate = false, onStopped }: { immediate?: boolean; onStopped?: () => void } = {}) {
         running.kill(immediate ? 'SIGQUIT' : 'SIGINT');
         await running.stop();

@@ -20,6 +20,8 @@ export interface VaultTapOptions {
 /** Fields of Vault answers that hold secrets, by path in the JSON body. */
 const SECRET_FIELDS: readonly { kind: string; path: readonly string[] }[] = [
   { kind: 'vault token', path: ['auth', 'client_token'] },
+  // sys/init's answer: the initial root token.
+  { kind: 'vault token', path: ['root_token'] },
   { kind: 'vault token', path: ['wrap_info', 'token'] },
   { kind: 'db password', path: ['data', 'password'] },
   { kind: 'approle secret id', path: ['data', 'secret_id'] },

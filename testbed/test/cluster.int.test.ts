@@ -6,9 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
   PodTurnover,
+  assertNoSecretsInLogs,
   USERS_API_SELECTOR,
   VAULT_SELECTOR,
   clusterKubectl,
+  clusterLogs,
+  clusterSecrets,
   connectFrom,
   describeFailures,
   diffSnapshots,
@@ -20,13 +23,14 @@ import {
   nodeBinaries,
   objectUid,
   operatorShellEnv,
-  podCounter,
+  podCounterByLabel,
   pods,
   probeFrom,
   provisionVaultVolumes,
   seedRequests,
   serviceUrl,
   startKubeNode,
+  storedUnsealKeys,
   vaultCluster,
   waitFor,
   waitForVaultUnsealed,
@@ -49,6 +53,8 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   let clusterId: string;
   let keysSecretUid: string;
   const log = (line: string): void => console.log(`# ${line}`);
+  // A failed install step quotes the state of every namespace the install touches.
+  const diagnose = { node: { podDiagnostics: (ns: string) => node.podDiagnostics(ns) }, namespaces: ['vault', 'db', 'app'] };
   // Each step builds on the ones before: after a failure the rest fail at once, naming it,
   // instead of waiting out their deadlines against a cluster that never came up.
   const done = new Set<string>();
@@ -75,7 +81,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   });
 
   it('1. namespaces: Pod Security restricted is enforced, a privileged pod is refused', async () => {
-    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['namespaces', 'secrets'] });
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['namespaces', 'secrets'], diagnose });
     const privileged = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -88,14 +94,16 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
 
   it('2. Vault: three pods become Ready only once the in-cluster unsealer has initialized, joined and unsealed them', { timeout: 20 * MINUTE }, async () => {
     needs('namespaces');
-    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['apply', 'vault-ready'] });
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['apply', 'vault-ready'], diagnose });
     const vault = await waitForVaultUnsealed(node, kubectl, 10 * MINUTE);
     log(`vault: active ${vault.active}, cluster ${vault.clusterId}`);
     clusterId = vault.clusterId;
     keysSecretUid = await objectUid(kubectl, 'vault', 'secret', 'vault-unseal-keys');
     const unsealers = await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer');
     assert.equal(unsealers.filter((p) => p.ready).length, 2, 'both unsealer replicas run');
-    assert.deepEqual(unsealers.map((p) => p.restarts), [0, 0], 'no unsealer restarted during the bootstrap');
+    const restarted = unsealers.filter((p) => p.restarts > 0);
+    const why = await Promise.all(restarted.map(async (p) => `${p.name}: ${p.lastTerminations.join('; ')}\n${(await kubectl.result(['-n', 'vault', 'logs', p.name, '--previous', '--tail=30'])).stdout}`));
+    assert.deepEqual(unsealers.map((p) => p.restarts), [0, 0], `no unsealer restarted during the bootstrap\n${why.join('\n')}`);
     const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
     assert.ok(unsealers.some((p) => p.name === lease.spec.holderIdentity), 'one unsealer holds the Lease');
     done.add('vault');
@@ -110,17 +118,26 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     done.add('postgres');
   });
 
-  it('4. the configure job completes with the initial root token', { timeout: 20 * MINUTE }, async () => {
+  it('4. no standing root token: the unsealer bootstrapped configure\'s identity and revoked the initial token; the configure job logs in as its service account', { timeout: 20 * MINUTE }, async () => {
     needs('postgres');
-    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['configure'] });
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['configure'], diagnose });
     const logs = await node.kubectl(['-n', 'vault', 'logs', 'job/vault-configure']);
+    assert.match(logs, /logged in to .* with kubernetes auth \(mount kubernetes, role rotor-configure, policies default,rotor-configure\)/);
     assert.match(logs, /appl/i);
+    let unsealerLogs = '';
+    for (const p of await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer')) unsealerLogs += await node.kubectl(['-n', 'vault', 'logs', p.name, '--tail=-1']);
+    assert.equal(unsealerLogs.match(/"msg":"bootstrap applied"/g)?.length ?? 0, 1, 'one bootstrap with the initial root token');
+    assert.equal(unsealerLogs.match(/"msg":"revoked the initial root token/g)?.length ?? 0, 1, 'the initial root token revoked once');
+    const stored = await storedUnsealKeys(node);
+    assert.equal(stored.rootToken, undefined, 'the keys Secret holds no root token');
+    assert.equal(stored.keys.length, 5);
+    assert.equal(await node.kubectl(['-n', 'vault', 'get', 'secret', 'vault-configure-token', '--ignore-not-found']), '', 'no token Secret for the configure job');
     done.add('configure');
   });
 
   it('5. users-api: the webhook injects the agent, which logs in with the projected token; GET 200, POST 403; the writer writes', { timeout: 20 * MINUTE }, async () => {
     needs('configure');
-    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['app-ready'] });
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['app-ready'], diagnose });
     const running = (await pods(kubectl, 'app', USERS_API_SELECTOR)).filter((p) => p.ready);
     assert.equal(running.length, 3);
     for (const p of running) assert.deepEqual(p.initContainers, ['vault-agent-init'], `${p.name} got the agent init container from the webhook`);
@@ -224,7 +241,10 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     for (const p of sidecarPods) assert.ok(p.containers.includes('vault-agent'), `${p.name} runs the agent sidecar`);
     const rotations = async (): Promise<number> => {
       let total = 0;
-      for (const p of sidecarPods) for (const [labels, n] of await podCounter(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total')) if (!labels.includes('auth-failure')) total += n;
+      for (const p of sidecarPods) {
+        const byReason = await podCounterByLabel(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total', 'reason');
+        for (const [reason, n] of Object.entries(byReason)) if (reason !== 'auth-failure') total += n;
+      }
       return total;
     };
     const before = await rotations();
@@ -250,9 +270,18 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.equal(turnover.replaced, 0, 'no pod was replaced');
     assert.equal(load.failed, 0, `failed requests: ${describeFailures(load.failures)}`);
     for (const p of sidecarPods) {
-      const byReason = await podCounter(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total');
-      for (const [labels, n] of byReason) if (labels.includes('auth-failure')) assert.equal(n, 0, `${p.name} never needed the refused-credentials recovery`);
+      const byReason = await podCounterByLabel(p.ip ?? '', 8080, 'rotor_db_credentials_rotations_total', 'reason');
+      assert.equal(byReason['auth-failure'] ?? 0, 0, `${p.name} never needed the refused-credentials recovery`);
     }
+  });
+
+  it('no secret in any log: each pod\'s containers and each node component', async () => {
+    needs('configure');
+    const secrets = await clusterSecrets(node);
+    const logs = await clusterLogs(node);
+    assert.deepEqual(Object.keys(secrets.kinds()).sort(), ['PostgreSQL bootstrap password', 'unseal key', 'unsealer envelope key']);
+    const report = assertNoSecretsInLogs(logs, secrets);
+    log(`secret scan: ${report.secrets} values in ${report.logs} logs, ${Math.round(report.bytes / 1024)} KiB, nothing found`);
   });
 
   it('runs every install step that docs/operations.md documents', () => {

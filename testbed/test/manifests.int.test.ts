@@ -2,9 +2,9 @@
 // passes a real kube-apiserver's server-side dry-run (admission and strict
 // schema validation: an unknown or misspelt field is an error), for the base
 // and the overlays sidecar, dev, production and prometheus-operator; plus the
-// facts a user relies on. The prometheus-operator's objects are checked against
-// CRDs created first from testbed/crds/prometheus-operator.yaml (a strict subset
-// of upstream's schemas: see that file).
+// facts a user relies on. The prometheus-operator's and cert-manager's objects are
+// checked against CRDs created first from testbed/crds/prometheus-operator.yaml and
+// testbed/crds/cert-manager.yaml (strict subsets of upstream's schemas: see those files).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { kubeOk, kubeRequest, kustomizeBuild, startKubeApiserver, waitFor, type KubeApiserver } from '../src/index.ts';
 
 const deploy = fileURLToPath(new URL('../../deploy/', import.meta.url));
-const crdFile = fileURLToPath(new URL('../crds/prometheus-operator.yaml', import.meta.url));
+const crdFiles = ['prometheus-operator.yaml', 'cert-manager.yaml'].map((f) => fileURLToPath(new URL(`../crds/${f}`, import.meta.url)));
 
 interface KubeObject {
   apiVersion: string;
@@ -101,8 +101,8 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
   });
 
   it('every object of every variant passes server-side dry-run with strict field validation', async () => {
-    // The prometheus-operator's CRDs for real, before discovery can list their kinds.
-    const crds = parseAllDocuments(readFileSync(crdFile, 'utf8')).map((d) => d.toJS() as KubeObject);
+    // The prometheus-operator's and cert-manager's CRDs for real, before discovery can list their kinds.
+    const crds = crdFiles.flatMap((file) => parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as KubeObject));
     for (const crd of crds) await kubeOk(kube, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
     for (const crd of crds) {
       await waitFor(
@@ -121,7 +121,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
       ['overlays/production', production],
       ['overlays/prometheus-operator', operator],
     ] as const;
-    const pathOf = await waitFor('the API to serve monitoring.coreos.com/v1', () => collectionPaths(kube, variants.flatMap(([, objects]) => objects)).catch(() => undefined), { timeoutMs: 30_000 });
+    const pathOf = await waitFor('the API to serve monitoring.coreos.com/v1 and cert-manager.io/v1', () => collectionPaths(kube, variants.flatMap(([, objects]) => objects)).catch(() => undefined), { timeoutMs: 30_000 });
     // Namespaces for real (a dry-run object cannot be created in a namespace that does not exist), then the rest.
     const namespaces = base.filter((o) => o.kind === 'Namespace');
     assert.deepEqual(namespaces.map((n) => n.metadata.name).sort(), ['app', 'db', 'monitoring', 'vault']);
@@ -132,6 +132,8 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
       if (res.status >= 300) failures.push(`${describeObject(o)}: ${res.status} ${res.body.message ?? JSON.stringify(res.body)}`);
     };
     for (const ns of namespaces) await submit(ns, false);
+    // cert-manager's own namespace, where the production CA lives (it exists wherever cert-manager runs).
+    await submit({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cert-manager' } }, false);
     for (const [variant, objects] of variants) {
       for (const o of objects.filter((x) => x.kind !== 'Namespace')) {
         const before = failures.length;
@@ -152,6 +154,12 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     await submit({ ...rule, spec: { groups: [{ ...rule.spec.groups[0], rulez: [] }] } }, true);
     assert.equal(failures.length, 2);
     assert.match(failures[1] ?? '', /PrometheusRule monitoring\/rotor: 400 .*unknown field "spec.groups\[0\].rulez"/);
+    // ...and in a cert-manager Certificate.
+    const certificate = find(production, 'Certificate', 'vault-tls') as (KubeObject & { spec: object }) | undefined;
+    assert.ok(certificate);
+    await submit({ ...certificate, spec: { ...certificate.spec, dnsName: ['x'] } }, true);
+    assert.equal(failures.length, 3);
+    assert.match(failures[2] ?? '', /Certificate vault\/vault-tls: 400 .*unknown field "spec.dnsName"/);
     // Dry-run persisted nothing.
     const deployments = await kubeOk<{ items: unknown[] }>(kube, 'GET', '/apis/apps/v1/deployments');
     assert.equal(deployments.items.length, 0);
@@ -240,6 +248,8 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     assert.equal(server.livenessProbe.httpGet.scheme, 'HTTPS');
     const unsealer = podSpec(production, 'Deployment', 'vault', 'vault-unsealer').containers[0] as { args: string[] };
     assert.ok(unsealer.args.includes('--k8s-scheme=https') && unsealer.args.includes('--ca-cert=/etc/rotor/vault-tls/ca.crt'));
+    // By the pods' names, which the certificate holds (*.vault-internal.vault.svc), not their IPs.
+    assert.ok(unsealer.args.includes('--k8s-pod-dns=vault-internal'));
     const configure = podSpec(production, 'Job', 'vault', 'vault-configure').containers[0] as { env: { name: string; value?: string }[] };
     assert.equal(configure.env.find((e) => e.name === 'VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
     assert.equal(configure.env.find((e) => e.name === 'VAULT_CACERT')?.value, '/etc/rotor/vault-tls/ca.crt');
@@ -264,5 +274,38 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
       assert.equal(podSpec(production, kind, ns, name).priorityClassName, priority, `${kind} ${ns}/${name}`);
     }
     assert.ok(find(production, 'PrometheusRule', 'rotor') && !find(production, 'Deployment', 'prometheus'));
+  });
+
+  it('production: cert-manager issues every certificate from the deployment\'s own CA; PostgreSQL serves TLS only', () => {
+    type Certificate = KubeObject & { spec: { secretName: string; isCA?: boolean; dnsNames?: string[]; ipAddresses?: string[]; issuerRef: { name: string; kind: string } } };
+    const certificates = production.filter((o) => o.kind === 'Certificate') as Certificate[];
+    assert.deepEqual(certificates.map(describeObject).sort(), ['Certificate app/vault-ca', 'Certificate cert-manager/rotor-ca', 'Certificate db/postgres-tls', 'Certificate monitoring/vault-ca', 'Certificate vault/vault-tls']);
+    const ca = certificates.find((c) => c.metadata.name === 'rotor-ca');
+    assert.equal(ca?.spec.isCA, true);
+    assert.deepEqual((find(production, 'ClusterIssuer', 'rotor-ca') as { spec: unknown } | undefined)?.spec, { ca: { secretName: 'rotor-ca' } });
+    for (const c of certificates.filter((x) => x !== ca)) assert.deepEqual(c.spec.issuerRef, { name: 'rotor-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' }, describeObject(c));
+    // The listener certificate names every address a client dials: the services, each pod's api_addr, the pods' own BAO_ADDR.
+    const vaultTls = certificates.find((c) => c.metadata.name === 'vault-tls');
+    const names = new Set(vaultTls?.spec.dnsNames);
+    for (const name of ['vault-active.vault.svc', 'vault.vault.svc', '*.vault-internal.vault.svc', 'vault-0.vault-internal.vault.svc']) assert.ok(names.has(name), name);
+    assert.deepEqual(vaultTls?.spec.ipAddresses, ['127.0.0.1']);
+    // The Secrets the workloads mount are the ones cert-manager writes.
+    const secretVolumes = (spec: { volumes?: { secret?: { secretName: string } }[] }): string[] => (spec.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+    assert.ok(secretVolumes(podSpec(production, 'StatefulSet', 'vault', 'vault') as never).includes('vault-tls'));
+    const postgres = production.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.namespace === 'db' && o.metadata.name === 'postgres');
+    assert.ok(postgres);
+    const pgSpec = podSpec(production, postgres.kind, 'db', 'postgres') as { containers: { args?: string[] }[]; volumes?: { secret?: { secretName: string } }[] };
+    assert.ok(secretVolumes(pgSpec).includes('postgres-tls'));
+    assert.deepEqual(pgSpec.containers[0]?.args?.filter((a) => a.startsWith('ssl') || a.startsWith('hba')), ['ssl=on', 'ssl_cert_file=/etc/postgres-tls/tls.crt', 'ssl_key_file=/etc/postgres-tls/tls.key', 'hba_file=/etc/postgres-hba/pg_hba.conf']);
+    const hba = (find(production, 'ConfigMap', 'postgres-hba') as { data: Record<string, string> } | undefined)?.data['pg_hba.conf'] ?? '';
+    const rules = hba.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    assert.ok(rules.length > 0 && rules.every((l) => /^(local|hostssl)\s/.test(l)), `only TLS over TCP:\n${hba}`);
+    // Every workload that dials PostgreSQL verifies it with the CA.
+    for (const o of production.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet' || x.kind === 'Job')) {
+      const spec = (o as unknown as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }).spec.template.spec;
+      for (const c of spec.containers) {
+        if (c.env?.some((e) => e.name === 'DB_HOST')) assert.equal(c.env.find((e) => e.name === 'DB_SSLROOTCERT')?.value, '/etc/rotor/ca/ca.crt', describeObject(o));
+      }
+    }
   });
 });

@@ -4,6 +4,7 @@ import { leasesCommand } from './commands/leases.ts';
 import { rotateCommand, rotateRootCommand } from './commands/rotate.ts';
 import { scaffoldCommand } from './commands/scaffold.ts';
 import { statusCommand } from './commands/status.ts';
+import { tlsCommand } from './commands/tls.ts';
 import { unsealCommand } from './commands/unseal.ts';
 import { cliVersion } from './version.ts';
 
@@ -26,5 +27,6 @@ Vault: --address, --ca-cert and --token-file, else VAULT_ADDR, VAULT_CACERT, VAU
     .addCommand(leasesCommand())
     .addCommand(rotateCommand())
     .addCommand(rotateRootCommand())
-    .addCommand(scaffoldCommand());
+    .addCommand(scaffoldCommand())
+    .addCommand(tlsCommand());
 }

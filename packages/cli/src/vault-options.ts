@@ -46,9 +46,9 @@ export function caCertOf(options: Pick<VaultOptions, 'caCert'>, env: NodeJS.Proc
   return pem;
 }
 
-/** Client options for one node or the cluster address: a CA applies to https only, as in Vault's CLI. */
+/** Client options for one node or the cluster address; the client applies the CA to https only (vault-client's transportFor). */
 export function connectionOptions(address: string, caCert: string | undefined): Pick<VaultClientOptions, 'address' | 'caCert'> {
-  return { address, ...(caCert !== undefined && address.startsWith('https:') ? { caCert } : {}) };
+  return { address, caCert };
 }
 
 export function vaultAddressOf(options: Pick<VaultOptions, 'address'>, env: NodeJS.ProcessEnv = process.env): string {
@@ -75,5 +75,6 @@ export function vaultClient(options: VaultOptions, env: NodeJS.ProcessEnv = proc
   const caCert = caCertOf(options, env);
   const token = tokenOf(options, env);
   if (!token) throw new CliError(ExitCode.USAGE, 'no Vault token: set VAULT_TOKEN, pass --token-file, or log in with `vault login` (~/.vault-token)');
-  return new VaultClient({ ...connectionOptions(address, caCert), token });
+  // The client applies the CA to https addresses only, as Vault's CLI does.
+  return new VaultClient({ address, caCert, token });
 }

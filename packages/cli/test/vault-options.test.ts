@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../src/exit-codes.ts';
-import { caCertOf, connectionOptions, vaultAddressOf, vaultClient } from '../src/vault-options.ts';
+import { caCertOf, vaultAddressOf, vaultClient } from '../src/vault-options.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -24,13 +24,11 @@ describe('vault options', () => {
     assert.throws(() => vaultAddressOf({ address: 'vault:8200' }, {}), /http\(s\)/);
   });
 
-  it('CA: --ca-cert, then VAULT_CACERT, then BAO_CACERT; applied to https only', () => {
+  it('CA: --ca-cert, then VAULT_CACERT, then BAO_CACERT', () => {
     assert.equal(caCertOf({ caCert: a }, { VAULT_CACERT: b }), PEM);
     assert.match(caCertOf({}, { VAULT_CACERT: b, BAO_CACERT: a }) ?? '', /MIIC/);
     assert.equal(caCertOf({}, { BAO_CACERT: a }), PEM);
     assert.equal(caCertOf({}, {}), undefined);
-    assert.deepEqual(connectionOptions('http://v:8200', PEM), { address: 'http://v:8200' });
-    assert.deepEqual(connectionOptions('https://v:8200', PEM), { address: 'https://v:8200', caCert: PEM });
   });
 
   it('token: --token-file, then VAULT_TOKEN, then BAO_TOKEN, then ~/.vault-token', () => {

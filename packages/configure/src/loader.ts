@@ -2,20 +2,26 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigureError, ConfigureErrorCode, invalidConfig } from './errors.ts';
 import type { ConfigIssue } from './errors.ts';
+import type { FileView, LoadContext, Located, SchemaFragment } from './kind.ts';
+import { KINDS } from './kinds/index.ts';
 import { YamlSource } from './locate.ts';
 import type { IssuePath } from './locate.ts';
+import type { DesiredConfig } from './model.ts';
 import { configSchema } from './schema.ts';
-import type { ConfigFile, Duration, SecretRef, StatementsInput } from './schema.ts';
+import type { ConfigEntry, ConfigFile } from './schema.ts';
+import type { SecretRef } from './schema-parts.ts';
 import { Secret } from './secret.ts';
-import { durationSeconds } from './duration.ts';
-import { checkReferences } from './references.ts';
-import type { Body, DesiredAuth, DesiredConfig, DesiredDatabaseEngine } from './model.ts';
 
 export interface LoadOptions {
   /** Where `fromEnv` references are looked up; default process.env. */
   env?: Record<string, string | undefined>;
   /** Reads `fromFile` references and policy files (paths relative to the config file); default fs. */
   readFile?: (path: string) => string;
+  /**
+   * Keeps only part of the validated file (e.g. bootstrapSelection) before secrets,
+   * files and durations are resolved: what is left out is never read.
+   */
+  select?: (file: ConfigFile) => ConfigFile;
 }
 
 /** Reads, validates and resolves a config file; throws ConfigureError (FILE or INVALID). */
@@ -49,124 +55,75 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
       ),
     );
   }
-  const issues: ConfigIssue[] = checkReferences(parsed.data).map((r) => source.issue(r.path, r.message));
-  const resolver = new Resolver(source, file, options, issues);
-  const config = resolver.config(parsed.data);
+  // The schema was assembled from the same fragments the kinds read their entries with.
+  const whole = parsed.data as ConfigFile;
+  const issues: ConfigIssue[] = [];
+  const add = (at: IssuePath, message: string): void => {
+    issues.push(source.issue(at, message));
+  };
+  const checked = { ...view(whole, whole), add };
+  for (const kind of KINDS) kind.check?.(checked);
+  const resolver = new Resolver(file, options, add);
+  const context: LoadContext = {
+    ...view(options.select ? options.select(whole) : whole, whole),
+    secret: (ref, at) => resolver.secret(ref, at),
+    file: (path, at) => resolver.file(path, at),
+  };
+  // Each kind fills its own slot; the mapped type DesiredConfig says the slots are exactly these.
+  const config = Object.fromEntries(KINDS.map((kind) => [kind.slot, kind.load(context)])) as DesiredConfig;
   if (issues.length > 0) throw invalidConfig(issues);
   return config;
 }
 
-/** Turns the file's shape into the desired model, collecting problems instead of stopping at the first. */
+/**
+ * The entries of `file` (the whole file, or a selection of it), each located
+ * in the whole file (a selection's rebuilt entries by their path or name), so
+ * that issues point at the right line.
+ */
+function view(file: ConfigFile, whole: ConfigFile): FileView {
+  const key = (entry: ConfigEntry): unknown => entry.path ?? entry.name;
+  const section = (name: string): Located<ConfigEntry>[] => {
+    const all = whole[name] ?? [];
+    const index = (entry: ConfigEntry): number => (all.includes(entry) ? all.indexOf(entry) : all.findIndex((w) => key(w) === key(entry)));
+    return (file[name] ?? []).map((entry) => ({ entry, at: [name, index(entry)] }));
+  };
+  const entries = (fragment: SchemaFragment): Located<ConfigEntry>[] =>
+    section(fragment.section).filter(({ entry }) => !('type' in fragment) || entry.type === fragment.type);
+  // Typed per fragment by FileView's overloads: the entries passed the schema that includes the fragment.
+  return { section, entries: entries as FileView['entries'] };
+}
+
+/** Resolves secrets and files for the kinds, collecting problems instead of stopping at the first. */
 class Resolver {
-  readonly #source: YamlSource;
   readonly #dir: string;
   readonly #env: Record<string, string | undefined>;
   readonly #readFile: (path: string) => string;
-  readonly #issues: ConfigIssue[];
+  readonly #add: (at: IssuePath, message: string) => void;
 
-  constructor(source: YamlSource, file: string, options: LoadOptions, issues: ConfigIssue[]) {
-    this.#source = source;
+  constructor(file: string, options: LoadOptions, add: (at: IssuePath, message: string) => void) {
     this.#dir = dirname(resolve(file));
     this.#env = options.env ?? process.env;
     this.#readFile = options.readFile ?? ((path) => readFileSync(path, 'utf8'));
-    this.#issues = issues;
+    this.#add = add;
   }
 
-  config(file: ConfigFile): DesiredConfig {
-    return {
-      audit: (file.audit ?? []).map((a) => ({ path: a.path, type: a.type, description: a.description ?? '', options: a.options ?? {} })),
-      auth: (file.auth ?? []).map((a, i) => this.#auth(a, ['auth', i])),
-      policies: (file.policies ?? []).map((p, i) => ({
-        name: p.name,
-        rules: 'rules' in p ? p.rules : this.#file(p.file, ['policies', i, 'file']),
-      })),
-      secrets: (file.secrets ?? []).map((s, i) => this.#database(s, ['secrets', i])),
-    };
-  }
-
-  #auth(method: NonNullable<ConfigFile['auth']>[number], at: IssuePath): DesiredAuth {
-    const { path, type, roles = [] } = method;
-    const desired: DesiredAuth = {
-      path,
-      type,
-      tuning: tuning(method),
-      roles: roles.map(({ name, ...fields }) => ({ name, body: withSeconds(fields) })),
-    };
-    if (method.type === 'kubernetes') {
-      const { kubernetes_ca_cert: ca, token_reviewer_jwt: jwt, ...rest } = method.config;
-      const config: Body = { ...rest };
-      if (ca !== undefined) config.kubernetes_ca_cert = typeof ca === 'string' ? ca : this.#file(ca.fromFile, [...at, 'config', 'kubernetes_ca_cert', 'fromFile']);
-      if (jwt !== undefined) config.token_reviewer_jwt = this.#secret(jwt, [...at, 'config', 'token_reviewer_jwt']);
-      desired.config = config;
-    }
-    return desired;
-  }
-
-  #database(engine: NonNullable<ConfigFile['secrets']>[number], at: IssuePath): DesiredDatabaseEngine {
-    return {
-      path: engine.path,
-      type: engine.type,
-      tuning: tuning(engine),
-      connections: (engine.connections ?? []).map((c, j) => ({
-        name: c.name,
-        body: { plugin_name: c.plugin_name, connection_url: c.connection_url, allowed_roles: c.allowed_roles ?? [] },
-        username: c.username,
-        password: this.#secret(c.password, [...at, 'connections', j, 'password']),
-        verifyConnection: c.verify_connection ?? true,
-        rotateRoot: c.rotate_root ?? false,
-      })),
-      roles: (engine.roles ?? []).map(({ name, ...fields }) => ({ name, body: withSeconds(withStatementLists(fields)) })),
-    };
-  }
-
-  #secret(ref: SecretRef, at: IssuePath): Secret {
+  secret(ref: SecretRef, at: IssuePath): Secret {
     if (ref.fromEnv !== undefined) {
       const value = this.#env[ref.fromEnv];
-      if (value === undefined || value === '') this.#issue([...at, 'fromEnv'], `environment variable ${ref.fromEnv} is not set`);
+      if (value === undefined || value === '') this.#add([...at, 'fromEnv'], `environment variable ${ref.fromEnv} is not set`);
       return new Secret({ fromEnv: ref.fromEnv }, value ?? '');
     }
     const path = ref.fromFile ?? '';
     // A trailing newline is an artefact of how the file was written, not part of the secret.
-    return new Secret({ fromFile: path }, this.#file(path, [...at, 'fromFile']).replace(/\r?\n$/, ''));
+    return new Secret({ fromFile: path }, this.file(path, [...at, 'fromFile']).replace(/\r?\n$/, ''));
   }
 
-  #file(path: string, at: IssuePath): string {
+  file(path: string, at: IssuePath): string {
     try {
       return this.#readFile(resolve(this.#dir, path));
     } catch (cause) {
-      this.#issue(at, `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`);
+      this.#add(at, `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`);
       return '';
     }
   }
-
-  #issue(at: IssuePath, message: string): void {
-    this.#issues.push(this.#source.issue(at, message));
-  }
-}
-
-const DURATION_FIELDS = new Set(['token_ttl', 'token_max_ttl', 'token_period', 'secret_id_ttl', 'default_ttl', 'max_ttl']);
-const STATEMENT_FIELDS = ['creation_statements', 'revocation_statements', 'rollback_statements', 'renew_statements'];
-
-function tuning(mount: { description?: string | undefined; default_lease_ttl?: Duration | undefined; max_lease_ttl?: Duration | undefined }): Body {
-  return {
-    description: mount.description ?? '',
-    default_lease_ttl: durationSeconds(mount.default_lease_ttl ?? 0),
-    max_lease_ttl: durationSeconds(mount.max_lease_ttl ?? 0),
-  };
-}
-
-function withSeconds(fields: Record<string, unknown>): Body {
-  return Object.fromEntries(
-    Object.entries(fields).map(([k, v]) => [k, DURATION_FIELDS.has(k) ? durationSeconds(v as Duration) : v]),
-  );
-}
-
-/** Vault stores statements as a list; one string is a one-element list. */
-function withStatementLists(fields: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...fields };
-  for (const key of STATEMENT_FIELDS) {
-    const value = out[key] as StatementsInput | undefined;
-    if (typeof value === 'string') out[key] = [value];
-  }
-  return out;
 }

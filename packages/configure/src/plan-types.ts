@@ -1,18 +1,8 @@
+import type { KINDS } from './kinds/index.ts';
 import type { Body } from './model.ts';
 
-/** Resource kinds, in the order they are created and updated (deletes run in reverse). */
-export const KIND_ORDER = [
-  'audit',
-  'auth-method',
-  'kubernetes-config',
-  'policy',
-  'secrets-engine',
-  'database-connection',
-  'database-role',
-  'auth-role',
-] as const;
-
-export type KindName = (typeof KIND_ORDER)[number];
+/** A kind's name in plans, e.g. "database-role"; the kinds and their order are KINDS (kinds/index.ts). */
+export type KindName = (typeof KINDS)[number]['name'];
 
 export type ChangeOp = 'create' | 'update' | 'delete' | 'rotate' | 'unchanged';
 

@@ -40,13 +40,11 @@ const valid = `secrets:
 describe('loader', () => {
   it('resolves secrets, durations and statement lists', () => {
     const config = parseConfig(valid, 'vault.yaml', { env });
-    const engine = config.secrets[0];
-    assert.ok(engine);
-    const connection = engine.connections[0];
+    const connection = config.connections[0]?.items[0];
     assert.ok(connection?.password instanceof Secret);
     assert.equal(connection.password.reveal(), 'pg-root-secret-value');
     assert.equal(JSON.stringify(connection).includes('pg-root-secret-value'), false);
-    assert.deepEqual(engine.roles[0]?.body, { db_name: 'postgres', creation_statements: ['CREATE ROLE "{{name}}";'], default_ttl: 5400 });
+    assert.deepEqual(config.databaseRoles[0]?.items[0]?.body, { db_name: 'postgres', creation_statements: ['CREATE ROLE "{{name}}";'], default_ttl: 5400 });
   });
 
   it('reports unknown keys at the key itself', () => {
@@ -120,7 +118,7 @@ auth:
     const text = `policies:\n  - name: p\n    file: p.hcl\n${valid.replace('{ fromEnv: PG_ROOT_PASSWORD }', '{ fromFile: secrets/pw }').replace('secrets:\n', 'secrets:\n')}`;
     const config = parseConfig(text, '/cfg/vault.yaml', { env: {}, readFile });
     assert.equal(config.policies[0]?.rules, 'path "a" {}\n');
-    assert.equal(config.secrets[0]?.connections[0]?.password.reveal(), 'from-file');
+    assert.equal(config.connections[0]?.items[0]?.password.reveal(), 'from-file');
     const missing = text.replace('file: p.hcl', 'file: nope.hcl');
     assert.throws(() => parseConfig(missing, '/cfg/vault.yaml', { env: {}, readFile }), /3:11: cannot read nope\.hcl: ENOENT/);
   });
@@ -128,8 +126,8 @@ auth:
   it('loads the shipped deploy/vault/config.yaml', () => {
     const file = fileURLToPath(new URL('../../../deploy/vault/config.yaml', import.meta.url));
     const config = loadConfig(file, { env });
-    assert.deepEqual(config.auth[0]?.roles.map((r) => r.name), ['app-creds-reader-role', 'app-creds-writer-role']);
-    assert.equal(config.secrets[0]?.connections[0]?.rotateRoot, true);
+    assert.deepEqual(config.authRoles[0]?.items.map((r) => r.name), ['app-creds-reader-role', 'app-creds-writer-role', 'rotor-configure', 'vault-snapshot']);
+    assert.equal(config.connections[0]?.items[0]?.rotateRoot, true);
     assert.match(config.policies[0]?.rules ?? '', /path "database\/creds\/db-reader-role"/);
   });
 

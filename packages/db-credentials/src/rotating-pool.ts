@@ -10,6 +10,9 @@ import type { CredentialSource, RotationReason } from './source.ts';
 import { backoffDelay } from './timing.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** The longest pause after a login while warming a new pool (see warmUp). */
+const MAX_LOGIN_PAUSE_MS = 50;
+
 /** pg Pool settings except the login, which always comes from the source. */
 export type PoolSettings = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'>;
 
@@ -18,7 +21,11 @@ export interface RotatingPoolOptions {
   pg: PoolSettings;
   metrics?: CredentialMetrics;
   logger?: Logger;
-  /** Run once on a new pool before it takes traffic. */
+  /**
+   * Run once on a new pool before it takes traffic, then once on each connection it warms:
+   * a query on the service's own tables makes new backends load their catalog entries
+   * before the swap rather than on the first queries after it. Default `SELECT 1`.
+   */
   verifyQuery?: string;
   /** Attempts to verify new credentials before keeping the current ones. */
   verifyAttempts?: number;
@@ -231,7 +238,7 @@ export class RotatingPool {
     try {
       // As many connections as the old pool holds: after the swap no query waits for a login
       // (warming only the busy ones was measured worse: bursts then pay connection set-up).
-      gen = await this.#open(creds, old.pool.totalCount);
+      gen = await this.#open(creds, old.pool.totalCount, this.#source.expiryOf?.(old.creds) ?? old.creds.expiresAt);
     } catch (err) {
       this.#metrics.rotationFailures.inc({ stage: 'verify' });
       this.#log.warn({ err: errorSummary(err), reason, next: describeCredentials(creds), current: describeCredentials(old.creds) }, 'new credentials failed verification; keeping the current pool');
@@ -248,7 +255,7 @@ export class RotatingPool {
   }
 
   /** A new pg.Pool for `creds`, verified with one query (with a few retries), then warmed to `warm` connections. */
-  async #open(creds: DbCredentials, warm = 1): Promise<Generation> {
+  async #open(creds: DbCredentials, warm = 1, oldExpiresAt?: Date): Promise<Generation> {
     const pool = new pg.Pool({ ...this.#settings, user: creds.username, password: creds.password });
     const id = this.#nextId++;
     // An idle connection dying (server restart, terminated backend) must not crash the process.
@@ -269,7 +276,10 @@ export class RotatingPool {
       }
     }
     // Never more than max: extra connect() calls would wait for releases that come only after them.
-    await warmUp(pool, Math.min(warm, this.#settings.max ?? 10));
+    // Pauses between logins spend at most a quarter of the old login's remaining life: a slow
+    // machine then gets the swap well before the old credentials expire.
+    const pausesUntil = oldExpiresAt === undefined ? Number.POSITIVE_INFINITY : this.#now() + Math.max(0, oldExpiresAt.getTime() - this.#now()) / 4;
+    await warmUp(pool, Math.min(warm, this.#settings.max ?? 10), this.#verifyQuery, () => Math.max(0, pausesUntil - this.#now()));
     let markClosed = (): void => undefined;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const gen: Generation = { id, creds, pool, active: 0, retired: false, release: false, closing: false, closed, markClosed };
@@ -364,7 +374,7 @@ export class RotatingPool {
     if (gen.closing) return;
     gen.closing = true;
     void (async () => {
-      await gen.pool.end().catch((err: unknown) => this.#log.warn({ generation: gen.id, err: errorSummary(err) }, 'ending a drained pool failed'));
+      await endGradually(gen.pool).catch((err: unknown) => this.#log.warn({ generation: gen.id, err: errorSummary(err) }, 'ending a drained pool failed'));
       this.#generations.delete(gen);
       if (!gen.release) return;
       try {
@@ -390,23 +400,34 @@ function refusal(failed: Extract<Attempt<unknown>, { ok: false }>, gen: Generati
 }
 
 /**
- * Opens connections until the pool holds `count`, two at a time so that the
- * server forking backends does not starve the queries still running on the
- * old pool; then leaves them idle. A failure only means a colder pool.
+ * Opens connections until the pool holds `count`, one login at a time, each followed by a
+ * pause as long as the login took (capped): a login costs the CPU of ~50 queries (the
+ * backend's fork and start-up, SCRAM on both sides), and logins in a burst starve the queries
+ * still running on the old pool (measured: bench/rotation). Once `pauseBudgetMs` is spent
+ * (the old credentials expire soon), two logins at a time and no pauses: the swap must come
+ * first. Each connection runs `query` once, then all are left idle. A failure only means a
+ * colder pool.
  */
-async function warmUp(pool: pg.Pool, count: number): Promise<void> {
+async function warmUp(pool: pg.Pool, count: number, query: string, pauseBudgetMs: () => number): Promise<void> {
   const held: { client: pg.PoolClient; onError: (err: Error) => void; broken?: Error }[] = [];
+  const login = async (): Promise<void> => {
+    const client = await pool.connect();
+    // Held clients have no pool listener: a dying socket must not crash the process.
+    const entry: (typeof held)[number] = { client, onError: (err) => (entry.broken ??= err) };
+    client.on('error', entry.onError);
+    held.push(entry);
+    // A fresh backend's first query on a table loads its catalog entries: done here, not by
+    // the first queries after the swap (measured: their p99 halves with a verifyQuery on the
+    // service's tables). A failing query leaves the connection to be discarded.
+    await client.query(query).catch((err: unknown) => (entry.broken ??= err instanceof Error ? err : new Error(String(err))));
+  };
   try {
     while (held.length < count) {
-      const batch = await Promise.allSettled(Array.from({ length: Math.min(2, count - held.length) }, () => pool.connect()));
-      for (const r of batch) {
-        if (r.status !== 'fulfilled') continue;
-        // Held clients have no pool listener: a dying socket must not crash the process.
-        const entry: (typeof held)[number] = { client: r.value, onError: (err) => (entry.broken ??= err) };
-        r.value.on('error', entry.onError);
-        held.push(entry);
-      }
+      const began = performance.now();
+      const budget = pauseBudgetMs();
+      const batch = await Promise.allSettled(Array.from({ length: budget > 0 ? 1 : Math.min(2, count - held.length) }, login));
       if (batch.some((r) => r.status === 'rejected')) break;
+      if (held.length < count && budget > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began, pauseBudgetMs()));
     }
   } finally {
     for (const { client, onError, broken } of held) {
@@ -414,6 +435,33 @@ async function warmUp(pool: pg.Pool, count: number): Promise<void> {
       client.release(broken);
     }
   }
+}
+
+/**
+ * Ends a drained pool one connection at a time, each once the previous one is closed and a
+ * pause as long as that took (capped): ending them all at once makes PostgreSQL tear every
+ * backend down in the same instant, on the cores that run the new pool's queries (measured:
+ * most of a rotation window's p99 on a quiet machine).
+ */
+async function endGradually(pool: pg.Pool): Promise<void> {
+  while (pool.idleCount > 0 && !pool.ending) {
+    const client = await pool.connect().catch(() => undefined);
+    if (client === undefined) break;
+    const removed = new Promise<void>((resolve) => {
+      const onRemove = (c: pg.PoolClient): void => {
+        if (c !== client) return;
+        pool.removeListener('remove', onRemove);
+        resolve();
+      };
+      pool.on('remove', onRemove);
+    });
+    const began = performance.now();
+    client.release(true);
+    // A connection that never reports its end must not hold the close up.
+    await Promise.race([removed, delay(1_000)]);
+    if (pool.idleCount > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began));
+  }
+  await pool.end();
 }
 
 async function inTransaction<T>(client: pg.PoolClient, fn: (client: TransactionClient) => Promise<T>): Promise<T> {

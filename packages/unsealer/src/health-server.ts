@@ -5,7 +5,7 @@ import { UnsealerError, UnsealerErrorCode } from './errors.ts';
 
 export interface HealthSource {
   /** Healthy while running and not stopped by an alarm. */
-  health(): { healthy: boolean; state: string; detail?: string };
+  health(): { healthy: boolean; state: string; detail?: string; paused?: boolean };
 }
 
 /** `/healthz` (liveness) and `/metrics` (Prometheus) on a small HTTP server. */

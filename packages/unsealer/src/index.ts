@@ -26,6 +26,8 @@ export { KubernetesLeaseElection, leaseRecord, type KubernetesLeaseOptions } fro
 export { SealProbeTrigger, probeState, type ProbeState, type SealProbeOptions, type Trigger } from './triggers.ts';
 export { NodeDriver, keyRejection, type UnsealOutcome } from './nodes.ts';
 export { UnsealerMetrics } from './metrics.ts';
+export { ConfigMapPauseSwitch, PAUSED_KEY, pausedFromConfigMap, type ConfigMapPauseOptions, type PauseState, type PauseSwitch } from './pause-switch.ts';
 export { HealthServer, type HealthSource } from './health-server.ts';
 export { Unsealer, type PassReport, type RootTokenPolicy, type UnsealerOptions, type UnsealerState } from './unsealer.ts';
 export { loadKubeClients, type KubeClients } from './k8s.ts';
+export { GeneratedRoot, decodeRootToken, generateRoot, type GenerateRootOptions } from './generate-root.ts';

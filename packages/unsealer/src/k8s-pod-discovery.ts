@@ -13,20 +13,26 @@ export interface PodDiscoveryOptions {
   scheme?: 'http' | 'https';
   /** Default 8200. */
   port?: number;
+  /**
+   * Address each pod by its stable DNS name `<pod>.<dnsService>.<namespace>.svc` (the StatefulSet's
+   * headless service) instead of its IP: for TLS, where certificates name the pods, not their IPs.
+   */
+  dnsService?: string;
 }
 
 /**
  * Pods that can be talked to, by pod IP: running, not being deleted. Pure, so
  * the selection rules are unit-tested without an API server.
  */
-export function podTargets(pods: readonly V1Pod[], options: Pick<PodDiscoveryOptions, 'scheme' | 'port'>): NodeTarget[] {
+export function podTargets(pods: readonly V1Pod[], options: Pick<PodDiscoveryOptions, 'scheme' | 'port' | 'dnsService'>): NodeTarget[] {
   const scheme = options.scheme ?? 'http';
   const port = options.port ?? 8200;
   return pods
     .filter((p) => p.metadata?.name && p.status?.podIP && p.status.phase === 'Running' && !p.metadata.deletionTimestamp)
     .map((p) => {
       const ip = p.status?.podIP ?? '';
-      const host = ip.includes(':') ? `[${ip}]` : ip;
+      // Still only pods with an IP: a name resolves to nothing before the pod has one.
+      const host = options.dnsService !== undefined ? `${p.metadata?.name ?? ''}.${options.dnsService}.${p.metadata?.namespace ?? ''}.svc` : ip.includes(':') ? `[${ip}]` : ip;
       return { id: p.metadata?.name ?? ip, address: `${scheme}://${host}:${port}` };
     })
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

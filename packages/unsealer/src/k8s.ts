@@ -23,9 +23,10 @@ export interface KubeClients {
   coordination: CoordinationV1Api;
 }
 
-/** In-cluster service account, else $KUBECONFIG / ~/.kube/config. */
-export function loadKubeClients(): KubeClients {
+/** In-cluster service account, else $KUBECONFIG / ~/.kube/config; or the kubeconfig file given. */
+export function loadKubeClients(kubeconfigPath?: string): KubeClients {
   const config = new KubeConfig();
-  config.loadFromDefault();
+  if (kubeconfigPath === undefined) config.loadFromDefault();
+  else config.loadFromFile(kubeconfigPath);
   return { config, core: config.makeApiClient(CoreV1Api), coordination: config.makeApiClient(CoordinationV1Api) };
 }

@@ -8,6 +8,7 @@ export class UnsealerMetrics {
   readonly #sealed: Gauge<'node'>;
   readonly #active: Gauge<'node'>;
   readonly #leading: Gauge;
+  readonly #paused: Gauge;
   readonly #actions: Counter<'action' | 'outcome'>;
   readonly #passes: Counter<'result'>;
   readonly #unsealSeconds: Histogram;
@@ -20,6 +21,11 @@ export class UnsealerMetrics {
     this.#sealed = nodeGauge('rotor_unsealer_node_sealed', 'Whether the node is sealed (1) or not (0).');
     this.#active = nodeGauge('rotor_unsealer_node_active', 'Whether the node is the active node, the raft leader (1) or not (0).');
     this.#leading = new Gauge({ name: 'rotor_unsealer_leading', help: 'Whether this unsealer holds the election (1) or not (0).', registers });
+    this.#paused = new Gauge({
+      name: 'rotor_unsealer_paused',
+      help: 'Whether the operator\'s pause switch holds this unsealer back from acting (1) or not (0); 1 also while the switch is unread.',
+      registers,
+    });
     this.#actions = new Counter({
       name: 'rotor_unsealer_actions_total',
       help: 'Actions carried out, by kind and outcome.',
@@ -49,11 +55,15 @@ export class UnsealerMetrics {
     this.#leading.set(yes ? 1 : 0);
   }
 
+  paused(yes: boolean): void {
+    this.#paused.set(yes ? 1 : 0);
+  }
+
   action(action: string, outcome: 'ok' | 'failed' | 'rejected' | 'pending'): void {
     this.#actions.inc({ action, outcome });
   }
 
-  pass(result: 'acted' | 'idle' | 'follower' | 'alarm' | 'failed'): void {
+  pass(result: 'acted' | 'idle' | 'paused' | 'follower' | 'alarm' | 'failed'): void {
     this.#passes.inc({ result });
   }
 

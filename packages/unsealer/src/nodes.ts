@@ -1,5 +1,5 @@
 // The Vault-facing driver: observe a node, carry out an action on it.
-import { VaultClient, VaultErrorCode, isVaultError } from '@rotor/vault-client';
+import { VaultClient, VaultErrorCode, isCertificateError, isVaultError } from '@rotor/vault-client';
 import { UnsealerError, UnsealerErrorCode, describeError } from './errors.ts';
 import type { NodeTarget } from './discovery.ts';
 import type { NodeState, Rejection } from './reconcile.ts';
@@ -14,9 +14,12 @@ const clientOptions = { timeoutMs: 5_000, retry: { attempts: 1 } };
 const INIT_TIMEOUT_MS = 300_000;
 const JOIN_TIMEOUT_MS = 60_000;
 
-/** Errors that mean "cannot talk to this node now", not "the node said no". */
+/**
+ * Errors that mean "cannot talk to this node now", not "the node said no". A refused certificate
+ * (wrong CA) is a setting to fix: it is reported (logged with its reason), not hidden as unreachable.
+ */
 function isUnreachable(err: unknown): boolean {
-  if (!isVaultError(err)) return false;
+  if (!isVaultError(err) || isCertificateError(err)) return false;
   return err.code === VaultErrorCode.NETWORK || err.code === VaultErrorCode.TIMEOUT || err.code === VaultErrorCode.UNAVAILABLE;
 }
 
@@ -32,11 +35,6 @@ export function keyRejection(err: unknown): string | undefined {
   return err.errors.find((e) => /message authentication failed|decrypting challenge|invalid key/i.test(e));
 }
 
-/** A CA bundle applies to https nodes only (as in Vault's CLI). */
-export function tlsOptions(address: string, caCert: string | undefined): { caCert?: string } {
-  return caCert !== undefined && address.startsWith('https:') ? { caCert } : {};
-}
-
 export class NodeDriver {
   readonly #clients = new Map<string, VaultClient>();
   readonly #caCert: string | undefined;
@@ -46,10 +44,15 @@ export class NodeDriver {
     this.#caCert = options.caCert;
   }
 
+  /** The client's CA option (applied by the client to https nodes only). */
+  get #tls(): { caCert?: string } {
+    return this.#caCert !== undefined ? { caCert: this.#caCert } : {};
+  }
+
   #client(address: string): VaultClient {
     let client = this.#clients.get(address);
     if (!client) {
-      client = new VaultClient({ address, ...clientOptions, ...tlsOptions(address, this.#caCert) });
+      client = new VaultClient({ address, ...clientOptions, ...this.#tls });
       this.#clients.set(address, client);
     }
     return client;
@@ -89,7 +92,7 @@ export class NodeDriver {
 
   async initialize(target: NodeTarget, shares: number, threshold: number): Promise<UnsealKeys> {
     try {
-      const client = new VaultClient({ address: target.address, ...clientOptions, ...tlsOptions(target.address, this.#caCert), timeoutMs: INIT_TIMEOUT_MS });
+      const client = new VaultClient({ address: target.address, ...clientOptions, ...this.#tls, timeoutMs: INIT_TIMEOUT_MS });
       const init = await client.sys.init({ secretShares: shares, secretThreshold: threshold });
       return new UnsealKeys({ keys: init.keysBase64, threshold, rootToken: init.rootToken });
     } catch (err) {
@@ -100,8 +103,9 @@ export class NodeDriver {
   async join(target: NodeTarget, leaderAddress: string): Promise<void> {
     let joined: boolean;
     try {
-      const client = new VaultClient({ address: target.address, ...clientOptions, ...tlsOptions(target.address, this.#caCert), timeoutMs: JOIN_TIMEOUT_MS });
-      const leaderCa = tlsOptions(leaderAddress, this.#caCert).caCert;
+      const client = new VaultClient({ address: target.address, ...clientOptions, ...this.#tls, timeoutMs: JOIN_TIMEOUT_MS });
+      // The joining node dials the leader itself: it needs the CA too (leader_ca_cert), for https.
+      const leaderCa = leaderAddress.startsWith('https:') ? this.#caCert : undefined;
       joined = (await client.sys.raftJoin({ leaderApiAddr: leaderAddress, ...(leaderCa !== undefined ? { leaderCaCert: leaderCa } : {}) })).joined;
     } catch (err) {
       throw nodeError(target, `join ${leaderAddress}`, err);

@@ -1,7 +1,6 @@
 // Triggers start a pass before the regular resync is due.
 import { VaultClient } from '@rotor/vault-client';
 import type { NodeTarget } from './discovery.ts';
-import { tlsOptions } from './nodes.ts';
 
 export interface Trigger {
   /** `fire` asks for a pass (the runner coalesces); `onError` reports trouble. */
@@ -86,7 +85,7 @@ export class SealProbeTrigger implements Trigger {
   async #probe(target: NodeTarget, signal: AbortSignal): Promise<ProbeState> {
     let client = this.#clients.get(target.address);
     if (!client) {
-      client = new VaultClient({ address: target.address, timeoutMs: this.#timeoutMs, retry: { attempts: 1 }, ...tlsOptions(target.address, this.#caCert) });
+      client = new VaultClient({ address: target.address, timeoutMs: this.#timeoutMs, retry: { attempts: 1 }, ...(this.#caCert !== undefined ? { caCert: this.#caCert } : {}) });
       this.#clients.set(target.address, client);
     }
     try {

@@ -9,6 +9,7 @@ import type { KeyStore } from './key-store.ts';
 import type { UnsealKeys } from './keys.ts';
 import { UnsealerMetrics } from './metrics.ts';
 import { NodeDriver } from './nodes.ts';
+import type { PauseSwitch } from './pause-switch.ts';
 import { reconcile, type Action, type Alarm, type KeyState, type NodeState, type Plan, type Rejection } from './reconcile.ts';
 import { defaultTiming, type Timing } from './timing.ts';
 import { SealProbeTrigger, type SealProbeOptions, type Trigger } from './triggers.ts';
@@ -26,6 +27,12 @@ export interface UnsealerOptions {
   threshold?: number;
   /** Default "keep": stored with the keys. */
   rootToken?: RootTokenPolicy;
+  /**
+   * With policy "revoke": the first configuration, done with the initial root token on the
+   * active node before that token is revoked (e.g. what lets `rotor configure` log in on its
+   * own). Retried on later passes until it succeeds; the token is revoked only afterwards.
+   */
+  bootstrap?: (rootToken: string, node: NodeTarget) => Promise<void>;
   timing?: Partial<Timing>;
   /** Seal-status probe of known nodes (restart detection); false turns it off. */
   probe?: SealProbeOptions | false;
@@ -33,6 +40,8 @@ export interface UnsealerOptions {
   caCert?: string;
   /** More triggers, e.g. a Kubernetes pod watch. */
   triggers?: Trigger[];
+  /** The operator's pause switch (docs/unsealer.md); default: none, never paused. */
+  pause?: PauseSwitch;
   logger?: Logger;
   registry?: Registry;
   now?: () => number;
@@ -93,18 +102,23 @@ export class Unsealer {
   #keys: UnsealKeys | undefined;
   #pending: PendingKeys | undefined;
   #rootTokenToRevoke: string | undefined;
+  #bootstrapped = false;
   #targets: NodeTarget[] = [];
   readonly #rejections: Rejection[] = [];
   readonly #unsealSubmittedAt: Record<string, number> = {};
   readonly #sealedSince = new Map<string, number>();
   #leading = false;
   #lastWaits = '[]';
+  #lastWithheld = '';
 
   constructor(options: UnsealerOptions) {
     const shares = options.shares ?? 5;
     const threshold = options.threshold ?? 3;
     if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 1 || shares < threshold || shares > 255) {
       throw new UnsealerError(UnsealerErrorCode.config, `key shares ${shares} / threshold ${threshold}: need 1 <= threshold <= shares <= 255`);
+    }
+    if (options.bootstrap !== undefined && options.rootToken !== 'revoke') {
+      throw new UnsealerError(UnsealerErrorCode.config, 'a bootstrap needs root-token policy "revoke": the token it uses is revoked right after it');
     }
     this.#options = { ...options, shares, threshold };
     this.#timing = { ...defaultTiming, ...options.timing };
@@ -117,10 +131,16 @@ export class Unsealer {
     this.#nodes = new NodeDriver({ caCert: options.caCert });
     const probe = options.probe === false ? [] : [new SealProbeTrigger(() => this.#targets, { ...options.probe, caCert: options.caCert })];
     this.#triggers = [...probe, ...(options.triggers ?? [])];
+    this.#metrics.paused(this.#paused());
   }
 
   get state(): UnsealerState {
     return this.#state;
+  }
+
+  /** Whether the initial root token (policy "revoke") still waits for its bootstrap and revocation. */
+  get rootTokenPending(): boolean {
+    return this.#rootTokenToRevoke !== undefined;
   }
 
   /** The alarm that stopped the unsealer, if any. */
@@ -128,14 +148,42 @@ export class Unsealer {
     return this.#alarm;
   }
 
-  health(): { healthy: boolean; state: UnsealerState; detail?: string } {
-    return { healthy: this.#state === 'running', state: this.#state, ...(this.#alarm ? { detail: this.#alarm.code } : {}) };
+  /** `paused` only with a pause switch: without one the unsealer cannot be paused, and reports nothing about it. */
+  health(): { healthy: boolean; state: UnsealerState; detail?: string; paused?: boolean } {
+    return {
+      healthy: this.#state === 'running',
+      state: this.#state,
+      ...(this.#alarm ? { detail: this.#alarm.code } : {}),
+      ...(this.#options.pause ? { paused: this.#paused() } : {}),
+    };
+  }
+
+  /** Whether the unsealer holds back from acting: the switch is on, or not read yet. */
+  get paused(): boolean {
+    return this.#paused();
+  }
+
+  #paused(): boolean {
+    return this.#options.pause !== undefined && this.#options.pause.paused() !== false;
+  }
+
+  /** A pause switch change: reported at once, and a pass to act (or stop acting) on it. */
+  #pauseChanged(paused: boolean, before: boolean | undefined): void {
+    this.#metrics.paused(paused);
+    const pause = this.#options.pause?.description;
+    if (paused) this.#log.warn({ pause }, 'paused by the operator: initializing, joining and unsealing nothing');
+    else if (before !== undefined) this.#log.warn({ pause }, 'resumed by the operator');
+    this.#trigger(paused ? 'paused' : 'resumed');
   }
 
   /** Runs passes until stop() or an alarm. */
   start(): void {
     this.#enter('running', ['new']);
     this.#logStart();
+    this.#options.pause?.start(
+      (paused, before) => this.#pauseChanged(paused, before),
+      (err) => this.#log.warn({ err: describeError(err) }, 'pause switch unreadable; keeping its last state'),
+    );
     for (const trigger of this.#triggers) {
       trigger.start(
         (why) => this.#trigger(why),
@@ -161,6 +209,7 @@ export class Unsealer {
     this.#wake?.();
     await this.#loop;
     await Promise.all(this.#triggers.map((t) => t.stop()));
+    await this.#options.pause?.stop();
     if (this.#leading) await this.#election.release();
   }
 
@@ -187,9 +236,9 @@ export class Unsealer {
   }
 
   #logStart(): void {
-    const { discovery, keyStore, shares, threshold, rootToken = 'keep' } = this.#options;
+    const { discovery, keyStore, shares, threshold, rootToken = 'keep', pause } = this.#options;
     this.#log.info(
-      { discovery: discovery.description, keyStore: keyStore.description, election: this.#election.description, shares, threshold, rootToken },
+      { discovery: discovery.description, keyStore: keyStore.description, election: this.#election.description, pause: pause?.description ?? 'none', shares, threshold, rootToken },
       'unsealer started',
     );
   }
@@ -268,15 +317,38 @@ export class Unsealer {
       this.#metrics.pass('alarm');
       return { report: { leading, nodes, plan }, wakeAt: this.#now() };
     }
+    // Paused: the pass observed and reported; what it would have done is logged once per change.
+    if (await this.#pausedForPass(signal)) {
+      const withheld = JSON.stringify(plan.actions.map(describeAction));
+      if (plan.actions.length > 0 && withheld !== this.#lastWithheld) this.#log.warn({ withheld: plan.actions.map(describeAction) }, 'paused: not acting');
+      this.#lastWithheld = withheld;
+      this.#metrics.pass('paused');
+      return { report: { leading, nodes, plan: { ...plan, actions: [] } }, wakeAt: this.#now() + this.#timing.resyncMs };
+    }
+    this.#lastWithheld = '';
     // Actions are always news; an unchanged wait is logged once, not every pass.
     const waits = JSON.stringify(plan.waits);
     if (plan.actions.length > 0) this.#log.info({ actions: plan.actions.map(describeAction), waits: plan.waits }, 'acting');
     else if (waits !== this.#lastWaits && plan.waits.length > 0) this.#log.info({ waits: plan.waits }, 'waiting');
     this.#lastWaits = waits;
     this.#metrics.pass(plan.actions.length > 0 ? 'acted' : 'idle');
-    const changed = await this.#act(plan.actions, signal, () => this.#stillLeading());
+    const changed = await this.#act(plan.actions, signal, () => this.#stillLeading() && !this.#paused());
     // After init (keys to persist) or a rejection (an alarm to raise), decide again at once.
     return { report: { leading, nodes, plan }, wakeAt: changed ? this.#now() : (plan.wakeAt ?? this.#now()) };
+  }
+
+  /** The switch read afresh for this pass (a lost watch costs at most one pass); on a failed read, its last state. */
+  async #pausedForPass(signal: AbortSignal): Promise<boolean> {
+    const pause = this.#options.pause;
+    if (!pause) return false;
+    const before = pause.paused();
+    try {
+      await pause.refresh(signal);
+    } catch (err) {
+      this.#log.warn({ pause: pause.description, err: describeError(err) }, 'pause switch unreadable; keeping its last state (not acting while never read)');
+    }
+    if (pause.paused() !== before) this.#metrics.paused(this.#paused());
+    return this.#paused();
   }
 
   #decide(nodes: NodeState[], keys: KeyState): Plan {
@@ -383,6 +455,17 @@ export class Unsealer {
       }
       case 'revoke-root-token': {
         if (this.#rootTokenToRevoke === undefined) return false;
+        if (this.#options.bootstrap !== undefined && !this.#bootstrapped) {
+          try {
+            await this.#options.bootstrap(this.#rootTokenToRevoke, targetOf(action));
+          } catch (err) {
+            this.#metrics.action('bootstrap', 'failed');
+            throw new UnsealerError(UnsealerErrorCode.node, `${action.node}: bootstrap with the initial root token failed (retried; the token is revoked only after it succeeds): ${describeError(err)}`, { node: action.node, cause: err });
+          }
+          this.#bootstrapped = true;
+          this.#metrics.action('bootstrap', 'ok');
+          this.#log.info({ node: action.node }, 'bootstrap done with the initial root token');
+        }
         await this.#nodes.revokeRootToken(targetOf(action), this.#rootTokenToRevoke);
         this.#rootTokenToRevoke = undefined;
         this.#metrics.action(action.kind, 'ok');

@@ -131,6 +131,13 @@ describe('discovery', () => {
       { id: 'vault-4', address: 'https://[fd00::5]:8200' },
     ]);
   });
+  it('with dnsService: the same pods by their stable names, which a TLS certificate can hold', () => {
+    const named = (name: string, ip: string | undefined): V1Pod => ({ metadata: { name, namespace: 'vault' }, status: { phase: 'Running', ...(ip ? { podIP: ip } : {}) } });
+    assert.deepEqual(podTargets([named('vault-1', '10.0.0.2'), named('vault-0', '10.0.0.1'), named('vault-2', undefined)], { scheme: 'https', port: 8200, dnsService: 'vault-internal' }), [
+      { id: 'vault-0', address: 'https://vault-0.vault-internal.vault.svc:8200' },
+      { id: 'vault-1', address: 'https://vault-1.vault-internal.vault.svc:8200' },
+    ]);
+  });
   it('static list: origins as ids; bad or duplicate addresses are config errors', async () => {
     assert.deepEqual(await new StaticDiscovery(['http://127.0.0.2:8200/', 'https://v:1']).list(), [
       { id: 'http://127.0.0.2:8200', address: 'http://127.0.0.2:8200' },

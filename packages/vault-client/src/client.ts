@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { VaultError, VaultErrorCode, httpError, isVaultError } from './errors.ts';
 import { defaultRetryPolicy, networkErrorCode, retryAfterMs, retryDelayMs, shouldRetry } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
-import { fetchWithCa } from './transport.ts';
+import { isCertificateErrorCode, transportFor } from './transport.ts';
 import type { FetchLike } from './transport.ts';
 import { AuthApi } from './auth.ts';
 import { DatabaseApi } from './database.ts';
@@ -25,12 +25,16 @@ export interface VaultClientOptions {
   /** e.g. https://vault.vault.svc:8200 */
   address: string;
   token?: string;
-  /** PEM bundle trusted for https addresses. */
-  caCert?: string;
+  /**
+   * PEM bundle trusted for https addresses, instead of the system roots (Vault's
+   * VAULT_CACERT). Ignored for http addresses, as Vault's CLI does, so callers
+   * pass it unconditionally.
+   */
+  caCert?: string | undefined;
   /** Limit of each attempt, redirects and body included. Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Replaces the transport (default: global fetch, or undici's with an Agent trusting caCert when it is set). */
+  /** Replaces the transport (default: global fetch; undici's, trusting caCert, for https with caCert). */
   fetch?: FetchLike;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;
@@ -87,7 +91,7 @@ export class VaultClient {
     this.address = options.address.replace(/\/+$/, '');
     this.#options = options;
     this.#token = options.token;
-    this.#fetch = options.fetch ?? (options.caCert !== undefined ? fetchWithCa(options.caCert) : fetch);
+    this.#fetch = options.fetch ?? transportFor(options.caCert);
     this.#retry = { ...defaultRetryPolicy, ...options.retry };
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.sys = new SysApi(this);
@@ -193,7 +197,10 @@ export class VaultClient {
         return { ok: false, error: new VaultError(VaultErrorCode.TIMEOUT, message, { method, path, cause }) };
       }
       const code = networkErrorCode(cause) ?? 'unknown';
-      const message = `${method} ${path}: network error (${code})`;
+      // A refused certificate is a setting to fix, not a network hiccup: say so and which host.
+      const message = isCertificateErrorCode(code)
+        ? `${method} ${path}: the TLS certificate of ${new URL(url).host} is not trusted (${code}): ${this.#options.caCert === undefined ? 'no CA given, system roots used' : 'the CA given did not sign it'}`
+        : `${method} ${path}: network error (${code})`;
       return { ok: false, error: new VaultError(VaultErrorCode.NETWORK, message, { method, path, cause }) };
     }
   }

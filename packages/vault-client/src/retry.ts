@@ -1,5 +1,6 @@
-import { VaultErrorCode } from './errors.ts';
+import { VaultErrorCode, isVaultError } from './errors.ts';
 import type { VaultError } from './errors.ts';
+import { isCertificateErrorCode } from './transport.ts';
 
 export interface RetryPolicy {
   /** Total attempts, including the first one. 1 disables retries. */
@@ -91,9 +92,15 @@ export function certainlyNotProcessed(err: VaultError): boolean {
   }
 }
 
-/** Failures that may pass by themselves: timeouts, network trouble, 429 and 5xx. */
+/** A connection refused because the server's certificate did not verify (wrong CA, expired, wrong name). */
+export function isCertificateError(err: unknown): boolean {
+  return isVaultError(err) && err.code === VaultErrorCode.NETWORK && isCertificateErrorCode(networkErrorCode(err.cause));
+}
+
+/** Failures that may pass by themselves: timeouts, network trouble (not a refused certificate), 429 and 5xx. */
 export function isTransient(err: VaultError): boolean {
-  if (err.code === VaultErrorCode.TIMEOUT || err.code === VaultErrorCode.NETWORK) return true;
+  if (err.code === VaultErrorCode.TIMEOUT) return true;
+  if (err.code === VaultErrorCode.NETWORK) return !isCertificateError(err);
   return err.status === 429 || (err.status !== undefined && err.status >= 500 && err.status !== 501);
 }
 

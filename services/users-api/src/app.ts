@@ -10,7 +10,7 @@ import { toHttpError } from './http-errors.ts';
 import { MethodRoutes } from './method-routes.ts';
 import { createHttpMetrics } from './metrics.ts';
 import { OpenApiDocument } from './openapi.ts';
-import type { Readiness } from './readiness.ts';
+import type { Readiness } from '@rotor/db-credentials/service-kit';
 import { UsersRepository } from './repository.ts';
 import { requestIdFrom, traceparentFrom } from './request-context.ts';
 import { validatorCompiler } from './validation.ts';

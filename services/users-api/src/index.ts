@@ -1,10 +1,8 @@
 export { buildApp, type AppOptions } from './app.ts';
 export { loadConfig, type Config, type CredentialsConfig, type CredentialMode, type VaultAuthConfig } from './config.ts';
 export { ErrorCodes, UsersApiError, ConfigError, UserNotFoundError, isUsersApiError, isConfigError, type ErrorCode } from './errors.ts';
-export { expiryExitTime, evictionRetryDelay, type ExpiryExitInput } from './expiry-exit.ts';
 export { toHttpError, isDatabaseUnavailable, RETRY_AFTER_SECONDS, type HttpError } from './http-errors.ts';
 export { createLogger } from './logger.ts';
-export { Readiness, type ReadinessChecks, type ReadinessResult } from './readiness.ts';
 export { UsersRepository, type UserPageResult } from './repository.ts';
 export { Service, type ServiceOptions } from './service.ts';
 export type { Database, QueryResult } from './database.ts';

@@ -1,10 +1,10 @@
 // Entry point run by the Kubernetes deployment and the local demo:
 //   node --import tsx --conditions=rotor-source services/users-api/src/main.ts
 // Configuration comes from the environment (see docs/users-api.md).
+import { inClusterAccess } from '@rotor/db-credentials/service-kit';
 import { loadConfig, type Config } from './config.ts';
 import { isConfigError } from './errors.ts';
 import { createLogger } from './logger.ts';
-import { inClusterAccess } from './self-eviction.ts';
 import { Service } from './service.ts';
 
 function configOrExit(): Config {

@@ -1,22 +1,27 @@
 // The running service: credential source -> rotating pool -> fastify app, with
 // its start-up log, the init-container expiry exit and the graceful shutdown.
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CredentialMetrics, RotatingPool, describeCredentials, isDbCredentialsError, longDelay, type CredentialSource } from '@rotor/db-credentials';
+import { CredentialMetrics, RotatingPool, describeCredentials, type CredentialSource } from '@rotor/db-credentials';
+import {
+  RefusalNotifyingSource,
+  createCredentialSource,
+  hasExactExpiry,
+  isInitContainerMode,
+  leaveBeforeExpiry,
+  poolReadiness,
+  type KubernetesAccess,
+  type Readiness,
+} from '@rotor/db-credentials/service-kit';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { createCredentialSource } from './credential-source.ts';
 import { deliveryMode, registerDeliveryMetrics } from './delivery-metrics.ts';
-import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from './expiry-exit.ts';
-import { Readiness } from './readiness.ts';
-import { RefusalNotifyingSource } from './refused-credentials.ts';
-import { evictPod, type KubernetesAccess } from './self-eviction.ts';
 
 /** db-credentials codes meaning "no usable credentials right now": answered 503, not 500. */
 const UNAVAILABLE_CODES = new Set(['DBCREDS_STOPPED', 'DBCREDS_NOT_STARTED', 'DBCREDS_VERIFY_FAILED', 'DBCREDS_VAULT', 'DBCREDS_LOGIN', 'DBCREDS_EXPIRED', 'DBCREDS_REFUSED']);
-const PING_TIMEOUT_MS = 2_000;
 
 export interface ServiceOptions {
   config: Config;
@@ -69,7 +74,7 @@ export class Service {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     const metrics = new CredentialMetrics(registry);
-    const initContainer = config.credentials.mode === 'file' && config.credentials.refresh === 'none';
+    const initContainer = isInitContainerMode(config.credentials);
     let onRefused = (): void => undefined;
     const created = options.source ?? createCredentialSource(config.credentials, metrics, logger);
     // Nothing renews an init container's credentials: a refusal means they are gone for good.
@@ -80,9 +85,7 @@ export class Service {
     const creds = await source.start();
     const plannedExit: { atMs?: number } = {};
     registerDeliveryMetrics(registry, { mode: deliveryMode(config.credentials), current: () => source.current(), plannedExitMs: () => plannedExit.atMs });
-    // A Vault lease or an init container's file: the expiry is exact. A sidecar agent's file gives
-    // only a lower bound (the agent may renew the lease past it), so only its passing counts there.
-    const exactExpiry = config.credentials.mode === 'vault' || (config.credentials.mode === 'file' && config.credentials.refresh === 'none');
+    const exactExpiry = hasExactExpiry(config.credentials);
     const pool = new RotatingPool({
       source,
       metrics,
@@ -97,6 +100,8 @@ export class Service {
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
         application_name: 'users-api',
+        // TLS only when asked: verified against that CA and the host name (Node checks both).
+        ...(config.database.sslRootCert !== undefined ? { ssl: { ca: readFileSync(config.database.sslRootCert, 'utf8') } } : {}),
       },
     });
     try {
@@ -107,17 +112,7 @@ export class Service {
     }
     // The seed's app printed the password here; this shows who and until when, nothing secret.
     logger.info({ mode: config.credentials.mode, source: source.kind, database: `${config.database.host}:${config.database.port}/${config.database.name}`, ...describeCredentials(creds) }, 'database credentials obtained');
-    const readiness = new Readiness({
-      credentialsProblem: () => {
-        const current = source.current();
-        // Not ready a little before an exact expiry, so traffic leaves while the credentials still work.
-        return credentialsExpiryProblem(current.expiresAt?.getTime(), exactExpiry ? expiryReadinessMarginMs(current.leaseDuration) : 0, Date.now());
-      },
-      pingDatabase: async () => {
-        await Promise.race([pool.query('SELECT 1'), delay(PING_TIMEOUT_MS, undefined, { ref: false }).then(() => Promise.reject(new Error('ping timed out')))]);
-      },
-      isRefusal: (err) => isDbCredentialsError(err, 'DBCREDS_REFUSED'),
-    });
+    const readiness = poolReadiness({ source, pool, exactExpiry });
     let app: FastifyInstance;
     try {
       app = await buildApp({ db: pool, readiness, registry, logger, bodyLimitBytes: config.bodyLimitBytes, unavailableCodes: UNAVAILABLE_CODES });
@@ -143,8 +138,7 @@ export class Service {
   async listen(): Promise<string> {
     this.#address = await this.app.listen({ host: this.#config.listen.host, port: this.#config.listen.port });
     this.#log.info({ address: this.#address }, 'listening');
-    const { credentials } = this.#config;
-    if (credentials.mode === 'file' && credentials.refresh === 'none') void this.#leaveBeforeExpiry();
+    if (isInitContainerMode(this.#config.credentials)) void this.#leaveBeforeExpiry();
     return this.#address;
   }
 
@@ -179,46 +173,24 @@ export class Service {
     this.#log.info('stopped');
   }
 
-  /**
-   * Init-container mode: nothing renews the file, so before the credentials
-   * expire hand the pod back. In Kubernetes, evict the own pod (the
-   * PodDisruptionBudget decides when; SIGTERM follows); elsewhere, or when the
-   * deadline is reached, stop on our own.
-   */
+  /** Init-container mode: hand the pod back before the credentials expire (the kit's leaveBeforeExpiry). */
   async #leaveBeforeExpiry(): Promise<void> {
-    const expiresAt = this.#source.current().expiresAt;
-    if (expiresAt === undefined) {
-      this.#log.warn('credentials carry no expiry; not scheduling an exit');
-      return;
-    }
-    const signal = this.#leaving.signal;
-    const { leadMs, jitterMs } = this.#config.expiryExit;
-    const leaveAt = expiryExitTime({ expiresAtMs: expiresAt.getTime(), nowMs: Date.now(), random: this.#random(), leadMs, jitterMs });
-    this.#plannedExit.atMs = leaveAt;
-    // Past this, stop regardless of the budget: serving with dead credentials helps nobody.
-    const deadline = expiryExitTime({ expiresAtMs: expiresAt.getTime(), nowMs: Date.now(), random: 0, leadMs: this.#config.shutdown.delayMs + this.#config.shutdown.drainTimeoutMs, jitterMs: 0 });
-    this.#log.info({ expiresAt: expiresAt.toISOString(), leaveAt: new Date(leaveAt).toISOString() }, 'credentials are not refreshed (init container): will leave before they expire');
-    try {
-      // A long-safe wait: init-container credentials may live 768 h (Vault's default TTL).
-      // Cut short if the database refuses the credentials before then.
-      await longDelay(leaveAt - Date.now(), { signal: AbortSignal.any([signal, this.#refused.signal]), ref: false }).catch((err: unknown) => {
-        if (signal.aborted || !this.#refused.signal.aborted) throw err;
-      });
-      const pod = this.#config.pod;
-      while (this.#kubernetes !== undefined && pod !== undefined && Date.now() < deadline) {
-        const result = await evictPod(this.#kubernetes, pod).catch((err: unknown) => {
-          this.#log.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'eviction request failed');
-          return { outcome: 'failed' as const, status: undefined };
-        });
-        this.#log.info({ outcome: result.outcome, status: result.status }, 'asked Kubernetes to evict this pod');
-        if (result.outcome === 'evicted') return; // SIGTERM follows and runs stop().
-        await delay(evictionRetryDelay(Date.now(), deadline, this.#random()), undefined, { signal, ref: false });
-      }
-      await this.stop(this.#refused.signal.aborted ? 'credentials refused by the database' : 'credentials expiring');
-      this.#onSelfStop?.();
-    } catch (err) {
-      if (!signal.aborted) this.#log.error({ err }, 'leaving before expiry failed');
-    }
+    const outcome = await leaveBeforeExpiry({
+      source: this.#source,
+      expiryExit: this.#config.expiryExit,
+      stopBudgetMs: this.#config.shutdown.delayMs + this.#config.shutdown.drainTimeoutMs,
+      pod: this.#config.pod,
+      kubernetes: this.#kubernetes,
+      random: this.#random,
+      logger: this.#log,
+      signal: this.#leaving.signal,
+      refused: this.#refused.signal,
+      onPlanned: (atMs) => {
+        this.#plannedExit.atMs = atMs;
+      },
+      stop: (reason) => this.stop(reason),
+    });
+    if (outcome === 'stopped') this.#onSelfStop?.();
   }
 
   /** Called once the service stopped on its own (credentials expiring), e.g. to exit the process. */

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { compileErrors, validate } from '@readme/openapi-parser';
-import { StaticSource } from '../src/static-source.ts';
+import { StaticSource } from '@rotor/db-credentials/service-kit';
 import { READER_ROLE, WRITER_ROLE, startStack, type Stack } from './stack.ts';
 import { http, runService, testConfig, type Running } from './harness.ts';
 

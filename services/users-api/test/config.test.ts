@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ CREDENTIALS_MODE: 'file', DB_HOST: 'postgres.db.svc' });
     assert.deepEqual(config.credentials, { mode: 'file', path: '/vault/secrets/db-creds.json', refresh: 'none' });
     assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8080 });
-    assert.deepEqual(config.database, { host: 'postgres.db.svc', port: 5432, name: 'postgres', poolMax: 10 });
+    assert.deepEqual(config.database, { host: 'postgres.db.svc', port: 5432, name: 'postgres', poolMax: 10, sslRootCert: undefined });
     assert.equal(config.pod, undefined);
   });
 

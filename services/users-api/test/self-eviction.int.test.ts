@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { kubeOk, kubeRequest, serviceAccountToken, startKubeApiserver, type KubeApiserver } from '@rotor/testbed';
-import { evictPod, type KubernetesAccess } from '../src/self-eviction.ts';
+import { evictPod, type KubernetesAccess } from '@rotor/db-credentials/service-kit';
 
 const MANIFEST = fileURLToPath(new URL('../../../deploy/users-api/users-api.yaml', import.meta.url));
 const NS = 'app';

@@ -3,8 +3,10 @@
 // operator would look at; none decides pass or fail.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TestbedError } from '../errors.ts';
 import type { KubeNode } from '../node/index.ts';
 import { waitFor } from '../wait.ts';
+import { counterByLabel } from '../metrics-text.ts';
 import { readDocSteps, runDocStep, type StepRun } from './docs-steps.ts';
 import { hostPathVolumes, pods, vaultStatus, type Kubectl, type VaultNodeStatus } from './observe.ts';
 
@@ -39,6 +41,8 @@ export async function installFromDocs(input: {
   overlay: string;
   onStep?: (name: string, run: StepRun) => void;
   only?: readonly string[];
+  /** When a step fails, its error quotes these namespaces' pods, crash logs and warnings. */
+  diagnose?: { node: Pick<KubeNode, 'podDiagnostics'>; namespaces: readonly string[] };
 }): Promise<Map<string, StepRun>> {
   const steps = readDocSteps(join(input.repo, 'docs/operations.md'));
   const runs = new Map<string, StepRun>();
@@ -49,6 +53,12 @@ export async function installFromDocs(input: {
       env: input.env,
       timeoutMs: 15 * 60_000,
       rewrite: (script) => script.replace(/kubectl apply -k deploy\/(?=\s|$)/g, `kubectl apply -k ${input.overlay}`),
+    }).catch(async (err: unknown) => {
+      const diagnose = input.diagnose;
+      if (diagnose === undefined) throw err;
+      const diagnostics = await Promise.all(diagnose.namespaces.map((ns) => diagnose.node.podDiagnostics(ns)));
+      const code = err instanceof TestbedError ? err.code : 'TESTBED_DOC_STEP';
+      throw new TestbedError(code, `${err instanceof Error ? err.message : String(err)}\n${diagnostics.join('\n')}`, { cause: err });
     });
     runs.set(step.name, run);
     input.onStep?.(step.name, run);
@@ -61,7 +71,7 @@ export function documentedSteps(repo: string): string[] {
   return readDocSteps(join(repo, 'docs/operations.md')).map((s) => s.name);
 }
 
-/** Three statically provisioned volumes for the vault StatefulSet's claims (data-vault-0..2). */
+/** Three statically provisioned volumes for the vault StatefulSet's claims (data-vault-0..2), and one for the snapshots. */
 export async function provisionVaultVolumes(node: KubeNode): Promise<void> {
   const dir = join(node.runDir, 'volumes');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -72,6 +82,11 @@ export async function provisionVaultVolumes(node: KubeNode): Promise<void> {
     chmodSync(join(dir, name), 0o777);
   }
   await node.apply(hostPathVolumes(dir, names));
+  // The raft snapshot CronJob's claim (deploy/vault/snapshot.yaml, 2Gi): a PV of its own size, so that
+  // the binder (smallest PV that fits) gives it this one and never one of vault's 10Gi volumes.
+  mkdirSync(join(dir, 'vault-snapshots'), { recursive: true });
+  chmodSync(join(dir, 'vault-snapshots'), 0o777);
+  await node.apply(hostPathVolumes(dir, ['vault-snapshots'], '2Gi'));
 }
 
 /** The vault pods' names, Vault's own status in each, and which one is active. */
@@ -178,14 +193,8 @@ export async function probeFrom(node: KubeNode, namespace: string, image: string
   }
 }
 
-/** Sum of a Prometheus counter in a pod's /metrics, per label set (e.g. rotations by reason). */
-export async function podCounter(podIp: string, port: number, name: string): Promise<Map<string, number>> {
+/** A pod's counter by the value of one label, e.g. credential rotations by reason. */
+export async function podCounterByLabel(podIp: string, port: number, name: string, label: string): Promise<Record<string, number>> {
   const text = await (await fetch(`http://${podIp}:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    const labels = line[name.length] === '{' ? line.slice(name.length, line.indexOf('}') + 1) : '';
-    out.set(labels, (out.get(labels) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return out;
+  return counterByLabel(text, name, label);
 }

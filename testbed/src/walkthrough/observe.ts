@@ -20,6 +20,8 @@ export interface PodView {
   ip: string | undefined;
   labels: Record<string, string>;
   restarts: number;
+  /** Why each restarted container last stopped, e.g. "unsealer: Error exit 4" or "liveness probe" (kubelet's words). */
+  lastTerminations: string[];
   initContainers: string[];
   containers: string[];
 }
@@ -27,7 +29,18 @@ export interface PodView {
 interface PodJson {
   metadata: { name: string; uid: string; deletionTimestamp?: string; labels?: Record<string, string> };
   spec: { containers: { name: string }[]; initContainers?: { name: string }[] };
-  status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
+  status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatusJson[] };
+}
+
+interface ContainerStatusJson {
+  name: string;
+  restartCount: number;
+  lastState?: { terminated?: { reason?: string; exitCode?: number; message?: string } };
+}
+
+function lastTermination(c: ContainerStatusJson): string | undefined {
+  const t = c.lastState?.terminated;
+  return t ? `${c.name}: ${t.reason ?? 'terminated'} exit ${String(t.exitCode ?? '?')}${t.message ? ` (${t.message.trim()})` : ''}` : undefined;
 }
 
 export async function pods(kubectl: Kubectl, namespace: string, selector: string): Promise<PodView[]> {
@@ -41,6 +54,7 @@ export async function pods(kubectl: Kubectl, namespace: string, selector: string
     ip: p.status.podIP,
     labels: p.metadata.labels ?? {},
     restarts: (p.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
+    lastTerminations: (p.status.containerStatuses ?? []).flatMap((c) => lastTermination(c) ?? []),
     initContainers: (p.spec.initContainers ?? []).map((c) => c.name),
     containers: p.spec.containers.map((c) => c.name),
   }));

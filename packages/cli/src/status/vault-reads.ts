@@ -3,7 +3,6 @@
 // reports what is, it does not wait for things to get better.
 import { z } from 'zod';
 import { VaultClient, isVaultError } from '@rotor/vault-client';
-import { connectionOptions } from '../vault-options.ts';
 import type { HaNode, NodeObservation, RaftPeer } from './model.ts';
 
 const NODE_TIMEOUT_MS = 5_000;
@@ -15,7 +14,7 @@ function reason(err: unknown): string {
 
 /** sys/seal-status, then sys/health for an unsealed node. */
 export async function observeNode(address: string, caCert: string | undefined): Promise<NodeObservation> {
-  const client = new VaultClient({ ...connectionOptions(address, caCert), timeoutMs: NODE_TIMEOUT_MS, retry: { attempts: 1 } });
+  const client = new VaultClient({ address, caCert, timeoutMs: NODE_TIMEOUT_MS, retry: { attempts: 1 } });
   try {
     const seal = await client.sys.sealStatus();
     const observation: NodeObservation = {

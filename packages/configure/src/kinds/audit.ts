@@ -1,9 +1,34 @@
 import { z } from 'zod';
+import { unique } from '../checks.ts';
 import { diffFields } from '../fields.ts';
 import type { FieldSpecs } from '../fields.ts';
 import { pruned } from '../kind.ts';
-import type { ResourceKind } from '../kind.ts';
+import type { OwnedSection, ResourceKind } from '../kind.ts';
+import { mountPath } from '../schema-parts.ts';
 import type { Change } from '../plan-types.ts';
+
+export interface DesiredAudit {
+  path: string;
+  type: string;
+  description: string;
+  options: Record<string, string>;
+}
+
+export interface LiveAudit {
+  type: string;
+  description: string;
+  options: Record<string, string>;
+}
+
+const DEVICES = {
+  section: 'audit',
+  entry: z.strictObject({
+    path: mountPath,
+    type: z.enum(['file', 'syslog', 'socket']),
+    description: z.string().optional(),
+    options: z.record(z.string(), z.string()).optional(),
+  }),
+} satisfies OwnedSection;
 
 const specs: FieldSpecs = {
   type: { kind: 'value', default: '' },
@@ -27,8 +52,16 @@ function optionsKey(options: Record<string, string>): string {
  * disable and enable again. OpenBao refuses API-enabled audit devices unless
  * its server config allows it: there, declare them in the server config instead.
  */
-export const auditDevices: ResourceKind = {
+export const auditDevices: ResourceKind<'audit', 'audit', DesiredAudit[], Map<string, LiveAudit>> = {
   name: 'audit',
+  slot: 'audit',
+  schema: [DEVICES],
+  check(file) {
+    unique(file.entries(DEVICES), (a) => a.path, 'path', 'audit device', file.add);
+  },
+  load: (file) =>
+    file.entries(DEVICES).map(({ entry: a }) => ({ path: a.path, type: a.type, description: a.description ?? '', options: a.options ?? {} })),
+  emptyLive: () => new Map(),
   async read(client, _desired, live) {
     const table = (await client.request('GET', 'sys/audit', { schema: auditTable })) ?? {};
     live.audit = new Map(

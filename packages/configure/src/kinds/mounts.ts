@@ -3,12 +3,24 @@ import { ConfigureError, ConfigureErrorCode } from '../errors.ts';
 import { diffFields } from '../fields.ts';
 import type { FieldSpecs } from '../fields.ts';
 import { pruned } from '../kind.ts';
-import type { LiveMount } from '../live.ts';
-import type { DesiredMount } from '../model.ts';
+import type { Body } from '../model.ts';
 import type { Change, KindName, PlanOptions } from '../plan-types.ts';
 
 // Auth methods (sys/auth) and secrets engines (sys/mounts) are both mounts:
 // enabled with a type, tuned later, and never re-typed in place.
+
+export interface DesiredMount {
+  path: string;
+  type: string;
+  /** description, default_lease_ttl, max_lease_ttl (seconds; 0 = system default). */
+  tuning: Body;
+}
+
+export interface LiveMount {
+  type: string;
+  /** description, default_lease_ttl, max_lease_ttl (seconds). */
+  tuning: Body;
+}
 
 export const TUNING_SPECS: FieldSpecs = {
   description: { kind: 'value', default: '' },
@@ -78,6 +90,6 @@ export function planMounts(
 }
 
 /** Mounts the file declares that exist with the declared type: the ones whose contents are read. */
-export function presentMounts<T extends DesiredMount>(desired: readonly T[], live: ReadonlyMap<string, LiveMount>): T[] {
+export function presentMounts<T extends { path: string; type: string }>(desired: readonly T[], live: ReadonlyMap<string, LiveMount>): T[] {
   return desired.filter((m) => live.get(m.path)?.type === m.type);
 }

@@ -137,6 +137,7 @@ describe('fault matrix: one raft node lost (scenarios 1 and 3)', { timeout: 420_
     assert.ok(follower);
     const load = new HttpLoad(api.url);
     const timing = { backMs: 0 };
+    const joinsBefore = await stack.unsealerActions('join', 'ok');
     try {
       await waitFor('load running', () => Promise.resolve(load.ok > 50 ? true : undefined), { timeoutMs: 30_000 });
       const wipedAt = performance.now();
@@ -144,7 +145,6 @@ describe('fault matrix: one raft node lost (scenarios 1 and 3)', { timeout: 420_
       rmSync(follower.dataDir, { recursive: true, force: true });
       mkdirSync(follower.dataDir);
       await follower.start();
-      assert.equal((await health(follower))?.initialized, false, 'the wiped node comes back uninitialized');
       assert.equal(await stack.healthy(), stack.clusterId, 'the wiped node is part of the same cluster again');
       timing.backMs = performance.now() - wipedAt;
     } finally {
@@ -153,7 +153,9 @@ describe('fault matrix: one raft node lost (scenarios 1 and 3)', { timeout: 420_
     const servers = (await (await stack.root()).sys.raftConfiguration()).servers;
     assert.deepEqual(servers.map((s) => s.nodeId).sort(), ['node-1', 'node-2', 'node-3'], 'the same three members: no dead peer, no duplicate');
     assert.ok(servers.every((s) => s.voter));
-    assert.ok((await stack.unsealerActions('join', 'ok')) >= 3, 'the unsealer joined it again (2 joins at bootstrap, 1 now)');
+    // The unsealer joins only uninitialized nodes: one join proves the wiped node came back empty and was
+    // joined again (a health read right after its restart would race the unsealer).
+    assert.equal((await stack.unsealerActions('join', 'ok')) - joinsBefore, 1, 'the unsealer joined the wiped node once');
     console.log(`scenario 3: ${load.records.length} requests, ${load.failures().length} failed; wiped ${follower.id} rejoined and unsealed, 3 voters after ${Math.round(timing.backMs)} ms`);
     assert.equal(load.failures().length, 0, `failed requests: ${load.describeFailures()}`);
     await stack.assertSameCluster();

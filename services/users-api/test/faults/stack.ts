@@ -24,16 +24,19 @@ import {
   VaultTap,
   assertNoSecretsInLogs,
   freePort,
+  kubeOk,
   readLog,
+  startKubeApiserver,
   startOpenBaoCluster,
   startPostgres,
   waitFor,
+  type KubeApiserver,
   type LogText,
   type OpenBaoCluster,
   type OpenBaoNode,
   type PostgresServer,
 } from '@rotor/testbed';
-import { FileKeyStore, StaticDiscovery, Unsealer, type UnsealKeys } from '@rotor/unsealer';
+import { ConfigMapPauseSwitch, FileKeyStore, StaticDiscovery, Unsealer, loadKubeClients, type UnsealKeys } from '@rotor/unsealer';
 import { VaultClient, type Health } from '@rotor/vault-client';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -48,6 +51,11 @@ export interface FaultStackOptions {
   clusterRunAs?: readonly { uid: number; gid: number }[];
   /** Where Vault reaches PostgreSQL (e.g. a relay in between, started here); default the server itself. */
   vaultDbAddress?: (db: PostgresServer) => Promise<{ host: string; port: number }>;
+  /**
+   * Give the unsealer its pause switch as deployed (ConfigMap vault/vault-unsealer, docs/unsealer.md)
+   * on a real kube-apiserver started here; `rotor unseal pause|resume` then work with `stack.kube`'s kubeconfig.
+   */
+  pauseSwitch?: boolean;
 }
 
 /** deploy/vault/config.yaml as parsed, the parts the stack changes. */
@@ -89,6 +97,8 @@ export class FaultStack {
   readonly unsealer: Unsealer;
   readonly keyStore: FileKeyStore;
   readonly tap: VaultTap;
+  /** The API server of the pause switch (option `pauseSwitch`). */
+  readonly kube: KubeApiserver | undefined;
   /** The keys stored at bootstrap: they must never change. */
   readonly keys: UnsealKeys;
   /** The cluster id at bootstrap: the same cluster must come back after every fault. */
@@ -113,7 +123,9 @@ export class FaultStack {
     clusterId: string;
     options: FaultStackOptions;
     dbTarget: { host: string; port: number };
+    kube: KubeApiserver | undefined;
   }) {
+    this.kube = parts.kube;
     this.#options = parts.options;
     this.#dbTarget = parts.dbTarget;
     this.dir = parts.dir;
@@ -132,10 +144,20 @@ export class FaultStack {
 
   static async start(options: FaultStackOptions = {}): Promise<FaultStack> {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-faults-'));
-    const started: { db?: PostgresServer; cluster?: OpenBaoCluster; unsealer?: Unsealer } = {};
+    const started: { db?: PostgresServer; cluster?: OpenBaoCluster; unsealer?: Unsealer; kube?: KubeApiserver | undefined } = {};
     try {
-      const [db, cluster] = await Promise.all([startPostgres(), startOpenBaoCluster({ nodes: 3, ...(options.clusterRunAs ? { runAs: options.clusterRunAs } : {}) })]);
-      Object.assign(started, { db, cluster });
+      const [db, cluster, kube] = await Promise.all([
+        startPostgres(),
+        startOpenBaoCluster({ nodes: 3, ...(options.clusterRunAs ? { runAs: options.clusterRunAs } : {}) }),
+        options.pauseSwitch ? startKubeApiserver() : undefined,
+      ]);
+      Object.assign(started, { db, cluster, kube });
+      let pause: ConfigMapPauseSwitch | undefined;
+      if (kube) {
+        await kubeOk(kube, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } });
+        const { core, config } = loadKubeClients(kube.kubeconfigPath);
+        pause = new ConfigMapPauseSwitch(core, config, { namespace: 'vault', name: 'vault-unsealer' });
+      }
       await sql(db, 'CREATE TABLE users (id serial NOT NULL UNIQUE, title varchar(255) NOT NULL, name varchar(255))');
       await sql(db, `INSERT INTO users (id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
       await sql(db, `SELECT setval('users_id_seq', 2)`);
@@ -148,14 +170,14 @@ export class FaultStack {
         },
       });
       const keyStore = new FileKeyStore(join(dir, 'keys.json'));
-      const unsealer = new Unsealer({ discovery: new StaticDiscovery(cluster.nodes.map((n) => n.address)), keyStore, logger: pino({ level: 'debug' }, sink) });
+      const unsealer = new Unsealer({ discovery: new StaticDiscovery(cluster.nodes.map((n) => n.address)), keyStore, logger: pino({ level: 'debug' }, sink), ...(pause ? { pause } : {}) });
       started.unsealer = unsealer;
       unsealer.start();
       const keys = await waitFor('the unsealer to store the keys', () => keyStore.load(), { timeoutMs: 90_000, intervalMs: 200 });
       assert.ok(keys.rootToken, 'the root token is kept (policy "keep")');
       const clusterId = await waitForHealthyCluster(cluster, keys.rootToken);
       const dbTarget = (await options.vaultDbAddress?.(db)) ?? { host: db.host, port: db.port };
-      const stack = new FaultStack({ dir, db, cluster, unsealer, keyStore, unsealerLog: () => chunks.join(''), keys, clusterId, options, dbTarget });
+      const stack = new FaultStack({ dir, db, cluster, unsealer, keyStore, unsealerLog: () => chunks.join(''), keys, clusterId, options, dbTarget, kube });
       for (const key of keys.keys) stack.secrets.addKey('unseal key', key);
       stack.secrets.add('root token', keys.rootToken);
       stack.secrets.add('postgres superuser password', db.superuserPassword);
@@ -164,7 +186,7 @@ export class FaultStack {
       return stack;
     } catch (err) {
       await started.unsealer?.stop().catch(() => undefined);
-      await Promise.all([started.cluster?.stop(), started.db?.stop()]);
+      await Promise.all([started.cluster?.stop(), started.db?.stop(), started.kube?.stop()]);
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
@@ -381,7 +403,7 @@ export class FaultStack {
     await this.tap.stop();
     if (this.unsealer.state === 'running' || this.unsealer.state === 'halted') await this.unsealer.stop().catch(() => undefined);
     await this.#adminPool.end().catch(() => undefined);
-    await Promise.all([this.cluster.stop(), this.db.stop()]);
+    await Promise.all([this.cluster.stop(), this.db.stop(), this.kube?.stop()]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { Readiness } from '../src/readiness.ts';
+import { Readiness } from '../../src/service-kit/readiness.ts';
 
 /** A readiness whose pings answer from a script and whose clock the test moves. */
 function harness(options: { windowMs?: number } = {}) {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from '../src/expiry-exit.ts';
+import { credentialsExpiryProblem, evictionRetryDelay, expiryExitTime, expiryReadinessMarginMs } from '../../src/service-kit/expiry-exit.ts';
 
 const MIN = 60_000;
 const now = 1_700_000_000_000;

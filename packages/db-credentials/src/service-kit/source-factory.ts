@@ -1,9 +1,13 @@
 // Chooses the credential source for the configured mode.
 import { readFileSync } from 'node:fs';
-import { AgentFileSource, VaultLeaseSource, type CredentialMetrics, type CredentialSource, type VaultLogin } from '@rotor/db-credentials';
 import { VaultClient } from '@rotor/vault-client';
 import type { Logger } from 'pino';
-import type { CredentialsConfig, VaultAuthConfig } from './config.ts';
+import { AgentFileSource } from '../agent-file-source.ts';
+import type { CredentialMetrics } from '../metrics.ts';
+import type { CredentialSource } from '../source.ts';
+import { VaultLeaseSource } from '../vault-lease-source.ts';
+import type { VaultLogin } from '../vault-login.ts';
+import type { CredentialsConfig, VaultAuthConfig } from './credential-modes.ts';
 import { StaticSource } from './static-source.ts';
 
 function vaultLogin(auth: VaultAuthConfig): VaultLogin {

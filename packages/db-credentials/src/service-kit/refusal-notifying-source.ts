@@ -3,7 +3,8 @@
 // the pod can repair them. This source wrapper tells the service at the first
 // refusal, so it leaves at once (not-ready, then eviction) instead of failing
 // every request until the expiry it planned to leave at.
-import type { CredentialListener, CredentialSource, DbCredentials } from '@rotor/db-credentials';
+import type { DbCredentials } from '../credentials.ts';
+import type { CredentialListener, CredentialSource } from '../source.ts';
 
 export class RefusalNotifyingSource implements CredentialSource {
   readonly #source: CredentialSource;

@@ -1,0 +1,170 @@
+// Leader failover on a real 3-node OpenBao raft cluster (the testbed's, kept unsealed by the
+// unsealer), under a read and a write loop: the active node is killed (SIGKILL), then measured
+// are the time to a new active node and to the first successful write after the kill. The node
+// comes back (unsealed by the unsealer) before the next round. Target: ≤ 3 s to the first write.
+// Prints readable lines, then one JSON line.
+//   node --import tsx --conditions=rotor-source bench/failover/main.ts   (BENCH_ROUNDS, default 5)
+import { performance } from 'node:perf_hooks';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { startOpenBaoCluster, waitFor, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
+import { VaultClient } from '@rotor/vault-client';
+import { FileKeyStore, StaticDiscovery, Unsealer } from '@rotor/unsealer';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/**
+ * BENCH_PERFORMANCE_MULTIPLIER: set raft's `performance_multiplier` in the testbed nodes' config
+ * (written into the storage stanza, nodes restarted before initialization), to measure a value
+ * before the testbed and deploy/ adopt it. Unset: the testbed's config as it is.
+ */
+const PERFORMANCE_MULTIPLIER = process.env.BENCH_PERFORMANCE_MULTIPLIER;
+const LOOP_MS = 20;
+const TARGETS = { firstWriteMs: 3_000 };
+
+const client = (address: string, token?: string): VaultClient => new VaultClient({ address, timeoutMs: 1_000, retry: { attempts: 1 }, ...(token ? { token } : {}) });
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+async function active(nodes: readonly OpenBaoNode[]): Promise<OpenBaoNode | undefined> {
+  const health = await Promise.all(nodes.map((n) => client(n.address).sys.health().catch(() => undefined)));
+  return nodes.find((_, i) => health[i]?.status === 200);
+}
+
+async function healthy(cluster: OpenBaoCluster): Promise<OpenBaoNode> {
+  let leader: OpenBaoNode | undefined;
+  await waitFor(
+    'all unsealed, one active',
+    async () => {
+      const health = await Promise.all(cluster.nodes.map((n) => client(n.address).sys.health().catch(() => undefined)));
+      leader = cluster.nodes.find((_, i) => health[i]?.status === 200);
+      return health.every((h) => h && !h.sealed) && health.filter((h) => h?.status === 200).length === 1 ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 20 },
+  );
+  if (!leader) throw new Error('no active node');
+  return leader;
+}
+
+/** Request loops against the nodes in turn (standbys forward to the active node), timestamping each success. */
+class Load {
+  lastWriteOk = 0;
+  lastReadOk = 0;
+  writes = { ok: 0, failed: 0 };
+  reads = { ok: 0, failed: 0 };
+  #stopped = false;
+  readonly #loops: Promise<void>[];
+
+  constructor(nodes: readonly OpenBaoNode[], token: string) {
+    const loop = async (write: boolean): Promise<void> => {
+      for (let n = 0; !this.#stopped; n++) {
+        const node = nodes[n % nodes.length]!;
+        try {
+          if (write) await client(node.address, token).request('PUT', 'bench-kv/failover', { body: { n } });
+          else await client(node.address, token).request('GET', 'bench-kv/failover');
+          if (write) {
+            this.writes.ok++;
+            this.lastWriteOk = performance.now();
+          } else {
+            this.reads.ok++;
+            this.lastReadOk = performance.now();
+          }
+        } catch {
+          (write ? this.writes : this.reads).failed++;
+        }
+        await delay(LOOP_MS);
+      }
+    };
+    this.#loops = [loop(true), loop(false)];
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all(this.#loops);
+  }
+}
+
+/** Healthy, and all three nodes raft voters (autopilot promotes a joined node only once it is stable). */
+async function ready(cluster: OpenBaoCluster, token: string): Promise<OpenBaoNode> {
+  let leader = await healthy(cluster);
+  await waitFor(
+    'three raft voters',
+    async () => {
+      leader = await healthy(cluster);
+      const { servers } = await client(leader.address, token).sys.raftConfiguration();
+      return servers.filter((s) => s.voter).length === cluster.nodes.length ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 200 },
+  );
+  return leader;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-failover-'));
+const cluster = await startOpenBaoCluster({ nodes: 3 });
+const keyStore = new FileKeyStore(join(dir, 'keys.json'));
+const unsealer = new Unsealer({ discovery: new StaticDiscovery(cluster.nodes.map((n) => n.address)), keyStore });
+let load: Load | undefined;
+try {
+  if (PERFORMANCE_MULTIPLIER !== undefined) {
+    for (const node of cluster.nodes) {
+      const file = join(dirname(node.dataDir), 'config.hcl');
+      const config = readFileSync(file, 'utf8');
+      if (!config.includes('storage "raft" {')) throw new Error(`${file}: no raft storage stanza`);
+      await node.kill();
+      writeFileSync(file, config.replace('storage "raft" {', `storage "raft" {\n  performance_multiplier = ${Number(PERFORMANCE_MULTIPLIER)}`));
+      await node.start();
+    }
+  }
+  unsealer.start();
+  let leader = await healthy(cluster);
+  const token = (await keyStore.load())?.rootToken;
+  if (!token) throw new Error('no root token in the key store');
+  leader = await ready(cluster, token);
+  await client(leader.address, token).sys.enableMount('bench-kv', { type: 'kv' });
+  load = new Load(cluster.nodes, token);
+  await waitFor('a first write', () => Promise.resolve(load && load.writes.ok > 0 ? true : undefined), { timeoutMs: 30_000 });
+
+  const rounds: { killed: string; newActiveMs: number; firstWriteMs: number; firstReadMs: number }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    await delay(1_000);
+    const killed = leader;
+    const survivors = cluster.nodes.filter((n) => n !== killed);
+    const t0 = performance.now();
+    await killed.kill();
+    let newActiveMs = Number.NaN;
+    await waitFor(
+      'a new active node',
+      async () => {
+        const next = await active(survivors);
+        if (!next) return undefined;
+        newActiveMs = performance.now() - t0;
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
+    const current = load;
+    await waitFor('a write after the kill', () => Promise.resolve(current.lastWriteOk > t0 && current.lastReadOk > t0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+    rounds.push({ killed: killed.id, newActiveMs: Math.round(newActiveMs), firstWriteMs: Math.round(load.lastWriteOk - t0), firstReadMs: Math.round(load.lastReadOk - t0) });
+    console.log(`round ${r + 1}: killed ${killed.id}; new active after ${rounds.at(-1)?.newActiveMs} ms, first write after ${rounds.at(-1)?.firstWriteMs} ms, first read after ${rounds.at(-1)?.firstReadMs} ms`);
+    await killed.start();
+    leader = await ready(cluster, token);
+  }
+  await load.stop();
+  const writes = rounds.map((r) => r.firstWriteMs);
+  const actives = rounds.map((r) => r.newActiveMs);
+  const summary = {
+    newActiveMs: { median: percentile(actives, 50), max: Math.max(...actives) },
+    firstWriteMs: { median: percentile(writes, 50), max: Math.max(...writes) },
+  };
+  console.log(`new active: median ${summary.newActiveMs.median} ms, max ${summary.newActiveMs.max} ms; first write: median ${summary.firstWriteMs.median} ms, max ${summary.firstWriteMs.max} ms (target <= ${TARGETS.firstWriteMs} ms)`);
+  console.log(JSON.stringify({ bench: 'failover', performanceMultiplier: PERFORMANCE_MULTIPLIER === undefined ? 'testbed default' : Number(PERFORMANCE_MULTIPLIER), rounds, ...summary, writes: load.writes, reads: load.reads, targets: TARGETS, met: { firstWrite: summary.firstWriteMs.max <= TARGETS.firstWriteMs } }));
+} finally {
+  await load?.stop();
+  await unsealer.stop();
+  await cluster.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
