@@ -5,19 +5,20 @@
 // Prints readable lines, then one JSON line.
 //   node --import tsx --conditions=rotor-source bench/failover/main.ts   (BENCH_ROUNDS, default 5)
 import { performance } from 'node:perf_hooks';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startOpenBaoCluster, waitFor, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { FileKeyStore, StaticDiscovery, Unsealer } from '@rotor/unsealer';
+import { setRaftPerformanceMultiplier } from '../common/servers.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /**
  * BENCH_PERFORMANCE_MULTIPLIER: set raft's `performance_multiplier` in the testbed nodes' config
- * (written into the storage stanza, nodes restarted before initialization), to measure a value
- * before the testbed and deploy/ adopt it. Unset: the testbed's config as it is.
+ * (replaced or written into the storage stanza, nodes restarted before initialization), to measure
+ * another value than the testbed's (1, as deploy/vault/server.yaml). Unset: the config as it is.
  */
 const PERFORMANCE_MULTIPLIER = process.env.BENCH_PERFORMANCE_MULTIPLIER;
 const LOOP_MS = 20;
@@ -109,16 +110,7 @@ const keyStore = new FileKeyStore(join(dir, 'keys.json'));
 const unsealer = new Unsealer({ discovery: new StaticDiscovery(cluster.nodes.map((n) => n.address)), keyStore });
 let load: Load | undefined;
 try {
-  if (PERFORMANCE_MULTIPLIER !== undefined) {
-    for (const node of cluster.nodes) {
-      const file = join(dirname(node.dataDir), 'config.hcl');
-      const config = readFileSync(file, 'utf8');
-      if (!config.includes('storage "raft" {')) throw new Error(`${file}: no raft storage stanza`);
-      await node.kill();
-      writeFileSync(file, config.replace('storage "raft" {', `storage "raft" {\n  performance_multiplier = ${Number(PERFORMANCE_MULTIPLIER)}`));
-      await node.start();
-    }
-  }
+  if (PERFORMANCE_MULTIPLIER !== undefined) await setRaftPerformanceMultiplier(cluster, Number(PERFORMANCE_MULTIPLIER));
   unsealer.start();
   let leader = await healthy(cluster);
   const token = (await keyStore.load())?.rootToken;
@@ -161,7 +153,7 @@ try {
     firstWriteMs: { median: percentile(writes, 50), max: Math.max(...writes) },
   };
   console.log(`new active: median ${summary.newActiveMs.median} ms, max ${summary.newActiveMs.max} ms; first write: median ${summary.firstWriteMs.median} ms, max ${summary.firstWriteMs.max} ms (target <= ${TARGETS.firstWriteMs} ms)`);
-  console.log(JSON.stringify({ bench: 'failover', performanceMultiplier: PERFORMANCE_MULTIPLIER === undefined ? 'testbed default' : Number(PERFORMANCE_MULTIPLIER), rounds, ...summary, writes: load.writes, reads: load.reads, targets: TARGETS, met: { firstWrite: summary.firstWriteMs.max <= TARGETS.firstWriteMs } }));
+  console.log(JSON.stringify({ bench: 'failover', performanceMultiplier: PERFORMANCE_MULTIPLIER === undefined ? 'testbed config' : Number(PERFORMANCE_MULTIPLIER), rounds, ...summary, writes: load.writes, reads: load.reads, targets: TARGETS, met: { firstWrite: summary.firstWriteMs.max <= TARGETS.firstWriteMs } }));
 } finally {
   await load?.stop();
   await unsealer.stop();

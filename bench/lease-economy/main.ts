@@ -10,13 +10,14 @@
 //   node --import tsx --conditions=rotor-source bench/lease-economy/main.ts   (BENCH_REPLICAS=10,100 BENCH_SECONDS=30 BENCH_TTL=10 BENCH_RAMP_MS=20)
 import { createServer, request, type Server } from 'node:http';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort, startOpenBao, startPostgres, waitFor } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { VaultLeaseSource, type DbCredentials } from '@rotor/db-credentials';
 import { setUpAppRole, setUpSeed } from '../../packages/db-credentials/test/fixtures.ts';
+import { pidByCmdline } from '../common/servers.ts';
 
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '10,100,500').split(',').map(Number);
 const TTL_S = Number(process.env.BENCH_TTL ?? 10);
@@ -58,18 +59,6 @@ async function countingProxy(target: URL): Promise<{ address: string; counts: Ma
   return { address: `http://127.0.0.1:${port}`, counts, server };
 }
 
-/** The process whose command line holds `needle` (the testbed does not expose OpenBao's pid). */
-function pidByCmdline(needle: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(needle)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error(`no process with ${needle} in its command line`);
-}
 
 function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;

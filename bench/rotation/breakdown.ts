@@ -9,12 +9,13 @@
 //  - a query (the bench's SELECT), to express each piece in "queries' worth of CPU".
 // Prints readable lines, then one JSON line.
 //   node --import tsx --conditions=rotor-source bench/rotation/breakdown.ts
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { webcrypto } from 'node:crypto';
 import pg from 'pg';
 import { startOpenBao, startPostgres } from '@rotor/testbed';
 import { setUpSeed } from '../../packages/db-credentials/test/fixtures.ts';
+import { pidByCmdline } from '../common/servers.ts';
 
 const SAMPLES = 40;
 const TICK_MS = 1000 / 100; // USER_HZ, as /proc reports CPU times
@@ -30,18 +31,6 @@ function ppidOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
 }
 
-/** The process whose command line holds `needle` (the testbed does not expose OpenBao's pid). */
-function pidByCmdline(needle: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(needle)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error(`no process with ${needle} in its command line`);
-}
 
 /** This process's CPU (all threads) in ms. */
 function selfCpuMs(): number {

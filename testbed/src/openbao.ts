@@ -235,6 +235,8 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
           'storage "raft" {',
           `  path = "${join(home, 'raft')}"`,
           `  node_id = "${id}"`,
+          // As deploy/vault/server.yaml: production raft timing (failover, bootstrap).
+          '  performance_multiplier = 1',
           '}',
           'listener "tcp" {',
           `  address = "${host}:${apiPort}"`,

@@ -10,6 +10,9 @@ import type { CredentialSource, RotationReason } from './source.ts';
 import { backoffDelay } from './timing.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** How often a statement whose backend was terminated is run again (see query). */
+const TERMINATED_RETRIES = 2;
+
 /** The longest pause after a login while warming a new pool (see warmUp). */
 const MAX_LOGIN_PAUSE_MS = 50;
 
@@ -146,15 +149,17 @@ export class RotatingPool {
    * or permission denied because the role's grants were revoked), asks the source once for
    * fresh ones and retries on the new pool: safe, as the statement never ran.
    * A statement whose backend was terminated (57P01: a revocation that ends the role's
-   * sessions, or a shutdown) was rolled back: it gets one more attempt on a new
-   * connection, where a revoked login then shows as refused.
+   * sessions, or a shutdown) was rolled back: it gets another attempt on a new connection,
+   * where a revoked login then shows as refused. Twice at most: a revocation ends the role's
+   * sessions twice (before it drops the role, and then those that logged in meanwhile, while
+   * the role still existed), and a statement can land in both rounds.
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     this.#lifecycle.assertRunning('query');
     const run = (client: pg.PoolClient): Promise<pg.QueryResult<R>> => client.query<R>(text, values);
     let gen = this.#usable();
     let first = await this.#attempt(gen, run);
-    if (!first.ok && first.stage === 'run' && isBackendTerminated(first.error)) {
+    for (let retry = 0; retry < TERMINATED_RETRIES && !first.ok && first.stage === 'run' && isBackendTerminated(first.error); retry++) {
       this.#metrics.retries.inc({ reason: 'backend-terminated' });
       gen = this.#live();
       first = await this.#attempt(gen, run);
@@ -312,8 +317,7 @@ export class RotatingPool {
         if (credentialsRefused) broken ??= error;
         return { ok: false, error, stage: 'run', credentialsRefused };
       } finally {
-        client.removeListener('error', onError);
-        client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+        releaseClient(client, onError, broken instanceof Error ? broken : broken === undefined ? undefined : true);
       }
     } finally {
       gen.active--;
@@ -430,11 +434,19 @@ async function warmUp(pool: pg.Pool, count: number, query: string, pauseBudgetMs
       if (held.length < count && budget > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began, pauseBudgetMs()));
     }
   } finally {
-    for (const { client, onError, broken } of held) {
-      client.removeListener('error', onError);
-      client.release(broken);
-    }
+    for (const { client, onError, broken } of held) releaseClient(client, onError, broken);
   }
+}
+
+/**
+ * Gives a checked-out client back, or discards it when `broken`. A discarded client keeps
+ * `onError`: its backend may still send an error (e.g. 57P01 when a revocation terminates
+ * its sessions) while it closes, and an 'error' with no listener would crash the process.
+ * A returned client gets the pool's idle listener instead.
+ */
+function releaseClient(client: pg.PoolClient, onError: (err: Error) => void, broken: Error | boolean | undefined): void {
+  client.release(broken);
+  if (broken === undefined || broken === false) client.removeListener('error', onError);
 }
 
 /**
@@ -456,7 +468,7 @@ async function endGradually(pool: pg.Pool): Promise<void> {
       pool.on('remove', onRemove);
     });
     const began = performance.now();
-    client.release(true);
+    releaseClient(client, () => undefined, true);
     // A connection that never reports its end must not hold the close up.
     await Promise.race([removed, delay(1_000)]);
     if (pool.idleCount > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began));

@@ -1,8 +1,8 @@
 import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
 import { UnsealerErrorCode } from './errors.ts';
 import type { NodeDiscovery, NodeTarget } from './discovery.ts';
 import { kubeError } from './k8s.ts';
+import { ReopeningWatch } from './k8s-watch.ts';
 import type { Trigger } from './triggers.ts';
 
 export interface PodDiscoveryOptions {
@@ -67,9 +67,7 @@ export class KubernetesPodDiscovery implements NodeDiscovery {
 export class PodWatchTrigger implements Trigger {
   readonly #config: KubeConfig;
   readonly #options: PodDiscoveryOptions;
-  #abort: AbortController | undefined;
-  #reopen: NodeJS.Timeout | undefined;
-  #stopped = false;
+  #watch: ReopeningWatch<V1Pod> | undefined;
 
   constructor(config: KubeConfig, options: PodDiscoveryOptions) {
     this.#config = config;
@@ -77,37 +75,17 @@ export class PodWatchTrigger implements Trigger {
   }
 
   start(fire: (why: string) => void, onError: (err: unknown) => void): void {
-    // The periodic resync covers a gap; re-open after a pause, not in a tight loop.
-    const reopenLater = (err: unknown): void => {
-      if (this.#stopped) return;
-      if (err) onError(kubeError(UnsealerErrorCode.discovery, `watch ${this.#options.labelSelector}`, err));
-      this.#reopen = setTimeout(open, 1_000);
-    };
-    const open = (): void => {
-      this.#reopen = undefined;
-      if (this.#stopped) return;
-      const path = `/api/v1/namespaces/${encodeURIComponent(this.#options.namespace)}/pods`;
-      new Watch(this.#config)
-        .watch(
-          path,
-          { labelSelector: this.#options.labelSelector },
-          (phase: string, pod: V1Pod) => fire(`pod ${pod.metadata?.name ?? '?'} ${phase.toLowerCase()}`),
-          reopenLater,
-        )
-        .then((abort) => {
-          if (this.#stopped) abort.abort();
-          else this.#abort = abort;
-        })
-        .catch(reopenLater);
-    };
-    open();
+    this.#watch = new ReopeningWatch<V1Pod>(this.#config, {
+      path: `/api/v1/namespaces/${encodeURIComponent(this.#options.namespace)}/pods`,
+      query: { labelSelector: this.#options.labelSelector },
+      onEvent: (phase, pod) => fire(`pod ${pod.metadata?.name ?? '?'} ${phase.toLowerCase()}`),
+      onError: (err) => onError(kubeError(UnsealerErrorCode.discovery, `watch ${this.#options.labelSelector}`, err)),
+    });
+    this.#watch.start();
   }
 
   stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#reopen);
-    this.#abort?.abort();
-    this.#abort = undefined;
+    this.#watch?.stop();
     return Promise.resolve();
   }
 }

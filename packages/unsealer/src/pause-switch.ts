@@ -2,9 +2,10 @@
 // and unseals nothing (it keeps observing and reporting), so that a manual raft
 // recovery (peers.json, docs/operations.md) is not fought by a daemon that
 // unseals whatever it sees sealed.
-import { Watch, type CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import { UnsealerErrorCode } from './errors.ts';
 import { kubeError, kubeStatus } from './k8s.ts';
+import { ReopeningWatch } from './k8s-watch.ts';
 
 /** The switch as last read: undefined until the first successful read. */
 export type PauseState = boolean | undefined;
@@ -54,9 +55,7 @@ export class ConfigMapPauseSwitch implements PauseSwitch {
   readonly #options: ConfigMapPauseOptions;
   #state: PauseState;
   #changed: ((paused: boolean, before: PauseState) => void) | undefined;
-  #abort: AbortController | undefined;
-  #reopen: NodeJS.Timeout | undefined;
-  #stopped = false;
+  #watch: ReopeningWatch<V1ConfigMap> | undefined;
 
   constructor(api: CoreV1Api, config: KubeConfig, options: ConfigMapPauseOptions) {
     this.#api = api;
@@ -83,37 +82,20 @@ export class ConfigMapPauseSwitch implements PauseSwitch {
   start(changed: (paused: boolean, before: PauseState) => void, onError: (err: unknown) => void): void {
     this.#changed = changed;
     const { namespace, name } = this.#options;
-    const reopenLater = (err: unknown): void => {
-      if (this.#stopped) return;
-      if (err) onError(kubeError(UnsealerErrorCode.config, `watch ${this.description}`, err));
-      this.#reopen = setTimeout(open, this.#options.reopenMs ?? 1_000);
-    };
-    const open = (): void => {
-      this.#reopen = undefined;
-      if (this.#stopped) return;
+    this.#watch = new ReopeningWatch<V1ConfigMap>(this.#config, {
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
+      query: { fieldSelector: `metadata.name=${name}` },
+      onEvent: (phase, object) => this.#set(phase === 'DELETED' ? false : pausedFromConfigMap(object)),
+      onError: (err) => onError(kubeError(UnsealerErrorCode.config, `watch ${this.description}`, err)),
       // Read, then watch: the watch reports changes from now on, the read covers the gap.
-      this.refresh().catch(onError);
-      new Watch(this.#config)
-        .watch(
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
-          { fieldSelector: `metadata.name=${name}` },
-          (phase: string, object: V1ConfigMap) => this.#set(phase === 'DELETED' ? false : pausedFromConfigMap(object)),
-          reopenLater,
-        )
-        .then((abort) => {
-          if (this.#stopped) abort.abort();
-          else this.#abort = abort;
-        })
-        .catch(reopenLater);
-    };
-    open();
+      onOpen: () => void this.refresh().catch(onError),
+      ...(this.#options.reopenMs !== undefined ? { reopenMs: this.#options.reopenMs } : {}),
+    });
+    this.#watch.start();
   }
 
   stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#reopen);
-    this.#abort?.abort();
-    this.#abort = undefined;
+    this.#watch?.stop();
     return Promise.resolve();
   }
 

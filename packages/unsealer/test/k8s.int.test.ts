@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
   kubeOk,
@@ -291,7 +292,9 @@ describe('unsealer Kubernetes drivers against a real kube-apiserver', { timeout:
     const args = shippedArgs()
       .filter((a) => !a.startsWith('--health-port='))
       .map((a) => (a.startsWith('--k8s-port=') ? `--k8s-port=${podOptions().port}` : a))
-      .map((a) => (a.startsWith('--envelope-key-file=') ? `--envelope-key-file=${envelopeFile}` : a));
+      .map((a) => (a.startsWith('--envelope-key-file=') ? `--envelope-key-file=${envelopeFile}` : a))
+      // The ConfigMap mounted from deploy/vault/config.yaml (checked at start; applied only right after an init).
+      .map((a) => (a.startsWith('--bootstrap-config=') ? `--bootstrap-config=${fileURLToPath(new URL('../../../deploy/vault/config.yaml', import.meta.url))}` : a));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, KUBECONFIG: kubeconfig, POD_NAME: 'vault-unsealer-cli' };
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, [cli, ...args, '--once', '--timeout=60000'], { env, timeout: 120_000 }, (err, stdout, stderr) => {

@@ -115,6 +115,12 @@ export async function waitForVaultUnsealed(node: KubeNode, kubectl: Kubectl, tim
 
 /** GET and POST through a Service URL, as the seed checks them with Postman. */
 export async function seedRequests(url: string): Promise<{ get: { status: number; body: unknown }; post: { status: number; body: unknown } }> {
+  // kube-proxy programs a Service's endpoints a moment after its pods turn ready (until then the
+  // node rejects the connection): wait for the Service to answer at all, then send each request once.
+  await waitFor(`the Service at ${url} to answer`, async () => ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) })).ok ? true : undefined), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
   const get = await fetch(`${url}/users/1`, { signal: AbortSignal.timeout(10_000) });
   const post = await fetch(`${url}/users`, {
     method: 'POST',

@@ -19,7 +19,7 @@ const PRE_POPULATE_ONLY = 'vault.hashicorp.com/agent-pre-populate-only';
 const SECRET_PREFIX = 'vault.hashicorp.com/agent-inject-secret-';
 const TEMPLATE_PREFIX = 'vault.hashicorp.com/agent-inject-template-';
 
-/** users-api's defaults (services/users-api/src/config.ts). */
+/** The service kit's defaults (packages/db-credentials/src/service-kit/credential-modes.ts). */
 const DEFAULT_DB_MOUNT = 'database';
 const DEFAULT_DB_ROLE = 'db-reader-role';
 
