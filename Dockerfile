@@ -1,7 +1,8 @@
 # One image for Rotor's processes: `rotor unseal`, `rotor configure`, and users-api.
 # Build: docker build -t ghcr.io/rotor-dev/rotor:0.1.0 .
-# (No Docker engine exists on the development machines; CI builds the TypeScript, not this image.)
-FROM node:20-bookworm-slim AS build
+# (No Docker engine exists on the development machines; CI builds the TypeScript, and testbed/images/build.sh
+# builds this file with buildah on a Node base made as node:24-bookworm-slim is.)
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY testbed/package.json testbed/
@@ -16,7 +17,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npx tsc -b && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src /app

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs what Rotor's demo and tests need, on a fresh Debian machine with Node 20
-# and Go 1.26: PostgreSQL server binaries, the cluster node's Debian packages, Node
-# dependencies, and the testbed's Go-built servers (cached outside git; a warm run
-# takes seconds).
+# Installs what Rotor's demo and tests need, on a fresh Debian machine with Node.js
+# and Go 1.26: Node 24 where the machine's Node is older than 22.19, PostgreSQL server
+# binaries, the cluster node's Debian packages, Node dependencies, and the testbed's
+# Go-built servers (cached outside git; a warm run takes seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# First: every npm and node below (and after setup) runs on it.
+bash scripts/setup-node.sh
 
 # openssl: the kube testbed makes its per-run CA and serving certificates with it.
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pgbench >/dev/null || ! command -v openssl >/dev/null; then

