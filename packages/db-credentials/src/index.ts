@@ -2,7 +2,9 @@ export { DbCredentialsError, isDbCredentialsError, type DbCredentialsErrorCode, 
 export { createDbCredentials, describeCredentials, sameLogin, type DbCredentials, type DbCredentialsInit } from './credentials.ts';
 export type { CredentialSource, CredentialListener, RotationReason } from './source.ts';
 export { CredentialMetrics, type PoolStats } from './metrics.ts';
-export { RotatingPool, type RotatingPoolOptions, type PoolSettings, type TransactionClient } from './rotating-pool.ts';
+export { RotatingPool, type RotatingPoolOptions, type DatabaseChoice, type PoolSettings, type TransactionClient } from './rotating-pool.ts';
+export type { DbDriver, DbPool, DbPoolStats, DbConnection, DbLogin, DbErrorClass, DbErrorKind, DbQueryable, DbQueryResult, DbRow } from './drivers/driver.ts';
+export { postgresDriver, classifyPostgresError } from './drivers/postgres.ts';
 export { SECRET_LOG_PATHS } from './logger.ts';
 export {
   renewalTime,

@@ -1,27 +1,28 @@
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { describeCredentials, sameLogin, type DbCredentials } from './credentials.ts';
 import { DbCredentialsError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { silentLogger } from './logger.ts';
 import { CredentialMetrics, type PoolStats } from './metrics.ts';
-import { breaksConnection, isBackendTerminated, isLoginRefused, isPermissionDenied, isServerUnavailable } from './pg-errors.ts';
+import type { DbConnection, DbDriver, DbPool, DbQueryable, DbQueryResult, DbRow } from './drivers/driver.ts';
+import { postgresDriver, type PoolSettings } from './drivers/postgres.ts';
 import type { CredentialSource, RotationReason } from './source.ts';
 import { backoffDelay } from './timing.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** pg.Pool's default `max`. */
-const DEFAULT_POOL_MAX = 10;
-
 /** The longest pause after a login while warming a new pool (see warmUp). */
 const MAX_LOGIN_PAUSE_MS = 50;
 
-/** pg Pool settings except the login, which always comes from the source. */
-export type PoolSettings = Omit<pg.PoolConfig, 'user' | 'password' | 'connectionString'>;
+export type { PoolSettings };
 
-export interface RotatingPoolOptions {
+/**
+ * The database: `pg` settings for PostgreSQL (the default driver), or any driver
+ * (`driver: mysqlDriver({...})`) holding its own settings.
+ */
+export type DatabaseChoice = { pg: PoolSettings; driver?: undefined } | { driver: DbDriver; pg?: undefined };
+
+export type RotatingPoolOptions = DatabaseChoice & {
   source: CredentialSource;
-  pg: PoolSettings;
   metrics?: CredentialMetrics;
   logger?: Logger;
   /**
@@ -47,16 +48,16 @@ export interface RotatingPoolOptions {
    */
   connectRetryMs?: number;
   now?: () => number;
-}
+};
 
 /** What a transaction callback gets: queries on one connection inside BEGIN/COMMIT. */
-export type TransactionClient = Pick<pg.PoolClient, 'query'>;
+export type TransactionClient = DbQueryable;
 
-/** One pg Pool for one set of credentials. */
+/** One driver pool for one set of credentials. */
 interface Generation {
   readonly id: number;
   readonly creds: DbCredentials;
-  readonly pool: pg.Pool;
+  readonly pool: DbPool;
   /** Operations (queries, transactions) that hold or wait for a connection. */
   active: number;
   retired: boolean;
@@ -73,15 +74,15 @@ interface Generation {
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown; stage: 'connect' | 'run'; credentialsRefused: boolean };
 
 /**
- * A pg pool whose login follows a CredentialSource. New credentials get a new
- * pg.Pool, verified with one query before it takes traffic; the old pool is
+ * A database pool whose login follows a CredentialSource, over a DbDriver
+ * (PostgreSQL by default). New credentials get a new driver pool, verified with one query before it takes traffic; the old pool is
  * ended only once its in-flight operations finish (soft eviction), then its
  * credentials are released to the source for revocation. Credentials that
  * fail verification never replace working ones.
  */
 export class RotatingPool {
   readonly #source: CredentialSource;
-  readonly #settings: PoolSettings;
+  readonly #driver: DbDriver;
   readonly #metrics: CredentialMetrics;
   readonly #log: Logger;
   readonly #verifyQuery: string;
@@ -101,7 +102,7 @@ export class RotatingPool {
 
   constructor(options: RotatingPoolOptions) {
     this.#source = options.source;
-    this.#settings = options.pg;
+    this.#driver = options.driver ?? postgresDriver(options.pg);
     this.#metrics = options.metrics ?? new CredentialMetrics();
     this.#log = (options.logger ?? silentLogger()).child({ component: 'rotating-pool' });
     this.#verifyQuery = options.verifyQuery ?? 'SELECT 1';
@@ -137,9 +138,10 @@ export class RotatingPool {
   stats(): PoolStats & { generations: number } {
     const sum = { total: 0, idle: 0, waiting: 0, generations: this.#generations.size };
     for (const g of this.#generations) {
-      sum.total += g.pool.totalCount;
-      sum.idle += g.pool.idleCount;
-      sum.waiting += g.pool.waitingCount;
+      const { total, idle, waiting } = g.pool.stats();
+      sum.total += total;
+      sum.idle += idle;
+      sum.waiting += waiting;
     }
     return sum;
   }
@@ -148,21 +150,21 @@ export class RotatingPool {
    * Runs one statement. If the database refuses the credentials (login refused,
    * or permission denied because the role's grants were revoked), asks the source once for
    * fresh ones and retries on the new pool: safe, as the statement never ran.
-   * A statement whose backend was terminated (57P01: a revocation that ends the role's
-   * sessions, or a shutdown) was rolled back: it runs again on another connection, where a
+   * A statement whose backend was terminated (PostgreSQL's 57P01: a revocation that ends the
+   * role's sessions, or a shutdown) was rolled back: it runs again on another connection, where a
    * revoked login then shows as refused. Once more for each terminated connection it meets,
    * and each of those is discarded: an idle connection's termination notice may still sit
    * unread in its socket when the pool hands it out, so one statement can meet every
    * connection of the pool in turn, in each of a revocation's two rounds (before it drops the
    * role, and then the sessions that logged in meanwhile). Hence at most twice the pool size.
    */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  async query<R extends DbRow = DbRow>(text: string, values?: unknown[]): Promise<DbQueryResult<R>> {
     this.#lifecycle.assertRunning('query');
-    const run = (client: pg.PoolClient): Promise<pg.QueryResult<R>> => client.query<R>(text, values);
+    const run = (connection: DbConnection): Promise<DbQueryResult<R>> => connection.query<R>(text, values);
     let gen = this.#usable();
     let first = await this.#attempt(gen, run);
-    const terminatedRetries = 2 * (this.#settings.max ?? DEFAULT_POOL_MAX);
-    for (let retry = 0; retry < terminatedRetries && !first.ok && first.stage === 'run' && isBackendTerminated(first.error); retry++) {
+    const terminatedRetries = 2 * this.#driver.maxConnections;
+    for (let retry = 0; retry < terminatedRetries && !first.ok && first.stage === 'run' && this.#driver.classify(first.error).kind === 'backend-terminated'; retry++) {
       this.#metrics.retries.inc({ reason: 'backend-terminated' });
       gen = this.#live();
       first = await this.#attempt(gen, run);
@@ -183,7 +185,7 @@ export class RotatingPool {
    */
   async transaction<T>(fn: (client: TransactionClient) => Promise<T>): Promise<T> {
     this.#lifecycle.assertRunning('transaction');
-    const run = (client: pg.PoolClient): Promise<T> => inTransaction(client, fn);
+    const run = (connection: DbConnection): Promise<T> => inTransaction(connection, fn);
     const gen = this.#usable();
     const first = await this.#attempt(gen, run);
     if (first.ok) return first.value;
@@ -216,7 +218,7 @@ export class RotatingPool {
 
   /**
    * The generation to run on, unless its credentials expired: PostgreSQL's VALID UNTIL
-   * stops only new logins, so open connections would go on serving past the lease.
+   * (like a dropped MySQL user) stops only new logins, so open connections would go on serving past the lease.
    * The source knows the latest expiry (renewals extend a lease without new credentials).
    */
   #usable(): Generation {
@@ -246,7 +248,7 @@ export class RotatingPool {
     try {
       // As many connections as the old pool holds: after the swap no query waits for a login
       // (warming only the busy ones was measured worse: bursts then pay connection set-up).
-      gen = await this.#open(creds, old.pool.totalCount, this.#source.expiryOf?.(old.creds) ?? old.creds.expiresAt);
+      gen = await this.#open(creds, old.pool.stats().total, this.#source.expiryOf?.(old.creds) ?? old.creds.expiresAt);
     } catch (err) {
       this.#metrics.rotationFailures.inc({ stage: 'verify' });
       this.#log.warn({ err: errorSummary(err), reason, next: describeCredentials(creds), current: describeCredentials(old.creds) }, 'new credentials failed verification; keeping the current pool');
@@ -262,15 +264,14 @@ export class RotatingPool {
     this.#retire(old, true);
   }
 
-  /** A new pg.Pool for `creds`, verified with one query (with a few retries), then warmed to `warm` connections. */
+  /** A new driver pool for `creds`, verified with one query (with a few retries), then warmed to `warm` connections. */
   async #open(creds: DbCredentials, warm = 1, oldExpiresAt?: Date): Promise<Generation> {
-    const pool = new pg.Pool({ ...this.#settings, user: creds.username, password: creds.password });
     const id = this.#nextId++;
     // An idle connection dying (server restart, terminated backend) must not crash the process.
-    pool.on('error', (err) => this.#log.warn({ generation: id, err: errorSummary(err) }, 'idle connection failed'));
+    const pool = this.#driver.createPool(creds, (err) => this.#log.warn({ generation: id, err: errorSummary(err) }, 'idle connection failed'));
     for (let attempt = 0; ; attempt++) {
       try {
-        await pool.query(this.#verifyQuery);
+        await verify(pool, this.#verifyQuery);
         break;
       } catch (err) {
         if (attempt + 1 >= this.#verifyAttempts) {
@@ -287,7 +288,7 @@ export class RotatingPool {
     // Pauses between logins spend at most a quarter of the old login's remaining life: a slow
     // machine then gets the swap well before the old credentials expire.
     const pausesUntil = oldExpiresAt === undefined ? Number.POSITIVE_INFINITY : this.#now() + Math.max(0, oldExpiresAt.getTime() - this.#now()) / 4;
-    await warmUp(pool, Math.min(warm, this.#settings.max ?? DEFAULT_POOL_MAX), this.#verifyQuery, () => Math.max(0, pausesUntil - this.#now()));
+    await warmUp(pool, Math.min(warm, this.#driver.maxConnections), this.#verifyQuery, () => Math.max(0, pausesUntil - this.#now()));
     let markClosed = (): void => undefined;
     const closed = new Promise<void>((resolve) => (markClosed = resolve));
     const gen: Generation = { id, creds, pool, active: 0, retired: false, release: false, closing: false, closed, markClosed };
@@ -295,32 +296,30 @@ export class RotatingPool {
     return gen;
   }
 
-  async #attempt<T>(gen: Generation, fn: (client: pg.PoolClient) => Promise<T>): Promise<Attempt<T>> {
+  async #attempt<T>(gen: Generation, fn: (connection: DbConnection) => Promise<T>): Promise<Attempt<T>> {
     gen.active++;
     try {
-      let client: pg.PoolClient;
+      let connection: DbConnection;
       try {
-        client = await this.#connect(gen);
+        connection = await this.#connect(gen);
       } catch (error) {
-        return { ok: false, error, stage: 'connect', credentialsRefused: isLoginRefused(error) };
+        return { ok: false, error, stage: 'connect', credentialsRefused: this.#driver.classify(error).kind === 'login-refused' };
       }
       let broken: unknown;
-      // A checked-out client has no pool listener: a socket that dies under a running query
-      // (a crashed server) emits 'error' on the client, which would otherwise crash the process.
-      const onError = (err: Error): void => {
-        broken ??= err;
-      };
-      client.on('error', onError);
       try {
-        return { ok: true, value: await fn(client) };
+        return { ok: true, value: await fn(connection) };
       } catch (error) {
-        if (breaksConnection(error)) broken = error;
-        const credentialsRefused = isLoginRefused(error) || (isPermissionDenied(error) && !broken && (await credentialsRevoked(client, gen.creds.username)));
+        const failure = this.#driver.classify(error);
+        // The driver hears a socket dying under the statement (a crashed server).
+        broken = failure.breaksConnection ? error : connection.brokenBy;
+        const credentialsRefused =
+          failure.kind === 'login-refused' || (failure.kind === 'permission-denied' && !broken && (await this.#driver.isRevoked(connection, gen.creds.username)));
         // A session of a revoked role is useless (and may outlive the role): never reuse it.
         if (credentialsRefused) broken ??= error;
         return { ok: false, error, stage: 'run', credentialsRefused };
       } finally {
-        releaseClient(client, onError, broken instanceof Error ? broken : broken === undefined ? undefined : true);
+        broken ??= connection.brokenBy;
+        connection.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
       }
     } finally {
       gen.active--;
@@ -329,13 +328,13 @@ export class RotatingPool {
   }
 
   /** A connection of `gen`; while the server is down (restarting), waits for it up to connectRetryMs. */
-  async #connect(gen: Generation): Promise<pg.PoolClient> {
+  async #connect(gen: Generation): Promise<DbConnection> {
     const deadline = this.#now() + this.#connectRetryMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await gen.pool.connect();
       } catch (error) {
-        if (!isServerUnavailable(error) || this.#lifecycle.stopping || this.#now() >= deadline) throw error;
+        if (this.#driver.classify(error).kind !== 'server-unavailable' || this.#lifecycle.stopping || this.#now() >= deadline) throw error;
         if (attempt === 0) this.#metrics.retries.inc({ reason: 'database-unavailable' });
         await delay(Math.min(backoffDelay(attempt, Math.random(), { baseDelayMs: 50, maxDelayMs: 1_000 }), Math.max(0, deadline - this.#now())));
       }
@@ -381,7 +380,7 @@ export class RotatingPool {
     if (gen.closing) return;
     gen.closing = true;
     void (async () => {
-      await endGradually(gen.pool).catch((err: unknown) => this.#log.warn({ generation: gen.id, err: errorSummary(err) }, 'ending a drained pool failed'));
+      await gen.pool.endGradually().catch((err: unknown) => this.#log.warn({ generation: gen.id, err: errorSummary(err) }, 'ending a drained pool failed'));
       this.#generations.delete(gen);
       if (!gen.release) return;
       try {
@@ -415,18 +414,15 @@ function refusal(failed: Extract<Attempt<unknown>, { ok: false }>, gen: Generati
  * first. Each connection runs `query` once, then all are left idle. A failure only means a
  * colder pool.
  */
-async function warmUp(pool: pg.Pool, count: number, query: string, pauseBudgetMs: () => number): Promise<void> {
-  const held: { client: pg.PoolClient; onError: (err: Error) => void; broken?: Error }[] = [];
+async function warmUp(pool: DbPool, count: number, query: string, pauseBudgetMs: () => number): Promise<void> {
+  const held: { connection: DbConnection; broken?: Error }[] = [];
   const login = async (): Promise<void> => {
-    const client = await pool.connect();
-    // Held clients have no pool listener: a dying socket must not crash the process.
-    const entry: (typeof held)[number] = { client, onError: (err) => (entry.broken ??= err) };
-    client.on('error', entry.onError);
+    const entry: (typeof held)[number] = { connection: await pool.connect() };
     held.push(entry);
     // A fresh backend's first query on a table loads its catalog entries: done here, not by
     // the first queries after the swap (measured: their p99 halves with a verifyQuery on the
     // service's tables). A failing query leaves the connection to be discarded.
-    await client.query(query).catch((err: unknown) => (entry.broken ??= err instanceof Error ? err : new Error(String(err))));
+    await entry.connection.query(query).catch((err: unknown) => (entry.broken ??= err instanceof Error ? err : new Error(String(err))));
   };
   try {
     while (held.length < count) {
@@ -437,81 +433,37 @@ async function warmUp(pool: pg.Pool, count: number, query: string, pauseBudgetMs
       if (held.length < count && budget > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began, pauseBudgetMs()));
     }
   } finally {
-    for (const { client, onError, broken } of held) releaseClient(client, onError, broken);
+    for (const { connection, broken } of held) connection.release(broken ?? connection.brokenBy);
   }
 }
 
-/**
- * Gives a checked-out client back, or discards it when `broken`. A discarded client keeps
- * `onError`: its backend may still send an error (e.g. 57P01 when a revocation terminates
- * its sessions) while it closes, and an 'error' with no listener would crash the process.
- * A returned client gets the pool's idle listener instead.
- */
-function releaseClient(client: pg.PoolClient, onError: (err: Error) => void, broken: Error | boolean | undefined): void {
-  client.release(broken);
-  if (broken === undefined || broken === false) client.removeListener('error', onError);
-}
-
-/**
- * Ends a drained pool one connection at a time, each once the previous one is closed and a
- * pause as long as that took (capped): ending them all at once makes PostgreSQL tear every
- * backend down in the same instant, on the cores that run the new pool's queries (measured:
- * most of a rotation window's p99 on a quiet machine).
- */
-async function endGradually(pool: pg.Pool): Promise<void> {
-  while (pool.idleCount > 0 && !pool.ending) {
-    const client = await pool.connect().catch(() => undefined);
-    if (client === undefined) break;
-    const removed = new Promise<void>((resolve) => {
-      const onRemove = (c: pg.PoolClient): void => {
-        if (c !== client) return;
-        pool.removeListener('remove', onRemove);
-        resolve();
-      };
-      pool.on('remove', onRemove);
-    });
-    const began = performance.now();
-    releaseClient(client, () => undefined, true);
-    // A connection that never reports its end must not hold the close up.
-    await Promise.race([removed, delay(1_000)]);
-    if (pool.idleCount > 0) await delay(Math.min(MAX_LOGIN_PAUSE_MS, performance.now() - began));
-  }
-  await pool.end();
-}
-
-async function inTransaction<T>(client: pg.PoolClient, fn: (client: TransactionClient) => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  let value: T;
+/** One statement on one connection of a new pool; a connection that failed it is discarded. */
+async function verify(pool: DbPool, query: string): Promise<void> {
+  const connection = await pool.connect();
   try {
-    value = await fn(client);
+    await connection.query(query);
   } catch (err) {
-    // A failed ROLLBACK means the connection is unusable: surface it so the client is discarded.
-    await client.query('ROLLBACK');
+    connection.release(err instanceof Error ? err : true);
     throw err;
   }
-  await client.query('COMMIT');
+  connection.release(connection.brokenBy);
+}
+
+async function inTransaction<T>(connection: DbConnection, fn: (client: TransactionClient) => Promise<T>): Promise<T> {
+  await connection.query('BEGIN');
+  let value: T;
+  try {
+    value = await fn(connection);
+  } catch (err) {
+    // A failed ROLLBACK means the connection is unusable: surface it so the connection is discarded.
+    await connection.query('ROLLBACK');
+    throw err;
+  }
+  await connection.query('COMMIT');
   return value;
 }
 
-/**
- * Whether a permission error means revoked credentials rather than a query the
- * role may not run: Vault's revocation first revokes every table privilege,
- * then drops the role, so the role is either gone or holds no table grant.
- */
-async function credentialsRevoked(client: pg.PoolClient, username: string): Promise<boolean> {
-  try {
-    const { rows } = await client.query<{ revoked: boolean }>(
-      `SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)
-           OR NOT EXISTS (SELECT 1 FROM information_schema.role_table_grants WHERE grantee = $1) AS revoked`,
-      [username],
-    );
-    return rows[0]?.revoked ?? true;
-  } catch {
-    return true;
-  }
-}
-
-/** An error reduced to what is safe to log: pg errors carry no secrets in code and message. */
+/** An error reduced to what is safe to log: database errors carry no secrets in code and message. */
 function errorSummary(err: unknown): { message: string; code?: string } {
   if (!(err instanceof Error)) return { message: String(err) };
   const code = (err as { code?: unknown }).code;

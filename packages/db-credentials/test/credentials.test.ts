@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { createDbCredentials, describeCredentials, sameLogin, withLifetime } from '../src/credentials.ts';
 import { parseAgentFile } from '../src/agent-file-format.ts';
-import { breaksConnection, isLoginRefused, isPermissionDenied } from '../src/pg-errors.ts';
+import { breaksConnection, isLoginRefused, isPermissionDenied } from '../src/drivers/postgres-errors.ts';
 import pg from 'pg';
 
 const SECRET = 'pw-Very-Secret-123';

@@ -1,4 +1,4 @@
-// How the pool reads a failure from PostgreSQL (SQLSTATE codes).
+// How the postgres driver reads a failure from PostgreSQL (SQLSTATE codes).
 import pg from 'pg';
 
 /** The server refused the login: wrong password, expired VALID UNTIL, or a dropped role. */
