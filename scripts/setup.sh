@@ -56,5 +56,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 bash testbed/build.sh
+# MariaDB for the MySQL driver's tests: Debian's packages unpacked into the cache, not installed.
+bash testbed/mariadb/fetch.sh
 # The images need the binaries above (bao, coredns, prometheus): last.
 bash testbed/images/build.sh

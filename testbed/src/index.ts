@@ -41,3 +41,4 @@ export { PodTurnover, hostPathVolumes, objectUid, pods, serviceUrl, vaultStatus,
 export * from './node/index.ts';
 export * from './walkthrough/cluster-steps.ts';
 export * from './walkthrough/cluster-logs.ts';
+export { mariaDbRoot, startMariaDb, type MariaDbServer, type StartMariaDbOptions } from './mariadb.ts';
