@@ -108,8 +108,11 @@ describe('users-api lifecycle', { timeout: 240_000 }, () => {
         const gauge = (state: string) => Number(new RegExp(`rotor_db_pool_connections\\{state="${state}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
         return gauge('waiting') + gauge('total') - gauge('idle') >= inFlight.length ? true : undefined;
       }, { timeoutMs: 30_000 });
-      const waiting = await locker.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'`, [username]);
-      assert.ok((waiting.rows[0]?.n ?? 0) >= 1, 'queries wait on the lock');
+      // A connection held is not yet a statement sent: under load the first ones reach the server a moment later.
+      await waitFor('queries wait on the lock', async () => {
+        const waiting = await locker.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND wait_event_type = 'Lock'`, [username]);
+        return (waiting.rows[0]?.n ?? 0) >= 1 ? true : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 50 });
       child.proc.kill('SIGTERM');
       await waitFor('not-ready after SIGTERM', async () => ((await status(`${base}/readyz`)) === 503 ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 });
       await waitFor('listener closed while draining', async () => ((await status(`${base}/healthz`)) === 'ECONNREFUSED' ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 });
