@@ -42,3 +42,4 @@ export * from './node/index.ts';
 export * from './walkthrough/cluster-steps.ts';
 export * from './walkthrough/cluster-logs.ts';
 export { mariaDbRoot, startMariaDb, type MariaDbServer, type StartMariaDbOptions } from './mariadb.ts';
+export * from './walkthrough/storage-steps.ts';

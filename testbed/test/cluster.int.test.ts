@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
   PodTurnover,
+  SecretSet,
   assertNoSecretsInLogs,
   USERS_API_SELECTOR,
   VAULT_SELECTOR,
@@ -17,21 +18,29 @@ import {
   diffSnapshots,
   documentedSteps,
   driveHttpLoad,
+  auditEntries,
   hostSnapshot,
   imageCatalog,
   installFromDocs,
+  issueCredentials,
   nodeBinaries,
   objectUid,
   operatorShellEnv,
+  passwordLogin,
   podCounterByLabel,
   pods,
   probeFrom,
   provisionVaultVolumes,
+  psqlAsDbAdmin,
+  reschedulePostgres,
   seedRequests,
   serviceUrl,
+  snapshotFiles,
   startKubeNode,
   storedUnsealKeys,
   vaultCluster,
+  vaultStatus,
+  volumeDir,
   waitFor,
   waitForVaultUnsealed,
   type ClusterKubectl,
@@ -52,7 +61,33 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   let rotorImage: string;
   let clusterId: string;
   let keysSecretUid: string;
+  // Secrets the checks below come to know (issued credentials, their tokens): the log scan looks for them too.
+  const seen = new SecretSet();
   const log = (line: string): void => console.log(`# ${line}`);
+  const secretText = async (namespace: string, name: string): Promise<string> =>
+    Buffer.from((await node.kubectl(['-n', namespace, 'get', 'secret', name, '-o', 'jsonpath={.data.password}'])).trim(), 'base64').toString('utf8');
+  // `rotor configure plan` as the configure job runs apply: its pod template, its identity, its file.
+  const configurePlan = async (): Promise<string> => {
+    const job = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'job', 'vault-configure', '-o', 'json'])) as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    const spec = job.spec.template.spec;
+    for (const c of spec.containers) c.args = c.args.map((a) => (a === 'apply' ? 'plan' : a));
+    const name = 'vault-configure-plan';
+    await node.apply({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, namespace: 'vault' },
+      spec: { backoffLimit: 0, template: { metadata: { labels: { 'app.kubernetes.io/name': 'vault-configure' } }, spec: { ...spec, restartPolicy: 'Never' } } },
+    });
+    await waitFor(
+      `job ${name} to finish`,
+      async () => {
+        const status = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'job', name, '-o', 'jsonpath={.status}'])) as { succeeded?: number; failed?: number };
+        return (status.succeeded ?? 0) + (status.failed ?? 0) > 0 ? true : undefined;
+      },
+      { timeoutMs: 5 * MINUTE, intervalMs: 2_000 },
+    );
+    return node.kubectl(['-n', 'vault', 'logs', `job/${name}`]);
+  };
   // A failed install step quotes the state of every namespace the install touches.
   const diagnose = { node: { podDiagnostics: (ns: string) => node.podDiagnostics(ns) }, namespaces: ['vault', 'db', 'app'] };
   // Each step builds on the ones before: after a failure the rest fail at once, naming it,
@@ -109,12 +144,16 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     done.add('vault');
   });
 
-  it('3. PostgreSQL serves the seed table', async () => {
+  it('3. PostgreSQL: a StatefulSet on its claim; the db-admin Job made the seed table and vault_admin (CREATEROLE, no superuser)', async () => {
     needs('vault');
-    // As the DB admin does: psql in the pod over its socket (peer), no password. The bootstrap password is
-    // gone by now: the configure job starts with everything else and Vault rotates it once bootstrapped.
-    const rows = await node.kubectl(['-n', 'db', 'exec', 'deploy/postgres', '--', 'psql', '-U', 'postgres', '-At', '-c', 'SELECT id, title, name FROM users ORDER BY id']);
-    assert.deepEqual(rows.trim().split('\n'), ['1|sre|sakib', '2|manager|hanifa']);
+    const claim = JSON.parse(await node.kubectl(['-n', 'db', 'get', 'pvc', 'data-postgres-0', '-o', 'json'])) as { spec: { volumeName?: string }; status: { phase: string } };
+    assert.deepEqual([claim.status.phase, claim.spec.volumeName], ['Bound', 'postgres-data']);
+    // As the DB admin does: psql in the pod over its socket (peer), no password.
+    assert.deepEqual(await psqlAsDbAdmin(kubectl, 'SELECT id, title, name FROM users ORDER BY id'), ['1|sre|sakib', '2|manager|hanifa']);
+    const role = await psqlAsDbAdmin(kubectl, "SELECT rolcanlogin, rolcreaterole, rolsuper, rolcreatedb, pg_has_role('vault_admin', 'pg_signal_backend', 'MEMBER') FROM pg_roles WHERE rolname = 'vault_admin'");
+    assert.deepEqual(role, ['t|t|f|f|t'], 'vault_admin: LOGIN CREATEROLE, not a superuser, may end sessions');
+    const grants = await psqlAsDbAdmin(kubectl, "SELECT has_table_privilege('vault_admin', 'users', 'SELECT WITH GRANT OPTION'), has_table_privilege('vault_admin', 'users', 'INSERT WITH GRANT OPTION'), has_sequence_privilege('vault_admin', 'users_id_seq', 'USAGE WITH GRANT OPTION')");
+    assert.deepEqual(grants, ['t|t|t'], 'vault_admin may grant what the dynamic roles get');
     done.add('postgres');
   });
 
@@ -132,6 +171,10 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.equal(stored.rootToken, undefined, 'the keys Secret holds no root token');
     assert.equal(stored.keys.length, 5);
     assert.equal(await node.kubectl(['-n', 'vault', 'get', 'secret', 'vault-configure-token', '--ignore-not-found']), '', 'no token Secret for the configure job');
+    // Vault's connection logs in as vault_admin, and rotate-root replaced the install Secret's password.
+    const installed = await passwordLogin(kubectl, 'vault_admin', await secretText('db', 'postgres-bootstrap'), 'SELECT 1');
+    assert.equal(installed.ok, false, 'the postgres-bootstrap password no longer logs in as vault_admin');
+    assert.match(installed.error, /password authentication failed for user "vault_admin"/);
     done.add('configure');
   });
 
@@ -280,17 +323,117 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     }
   });
 
+  it('raft snapshot: the CronJob run once as a Job logs in with its own role and leaves a non-empty snapshot on its volume', { timeout: 10 * MINUTE }, async () => {
+    needs('configure');
+    const run = (await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['snapshot'], diagnose })).get('snapshot');
+    const saved = /saved (raft-\d{8}T\d{6}Z\.snap) \((\d+) bytes\)/.exec(run?.output ?? '');
+    assert.ok(saved, `the job says what it saved:\n${run?.output ?? ''}`);
+    const onVolume = snapshotFiles(volumeDir(node, 'vault-snapshots'));
+    assert.deepEqual(onVolume, [{ name: saved[1], bytes: Number(saved[2]) }], 'the snapshot on the PVC, as large as the job said');
+    assert.ok(Number(saved[2]) > 0);
+    log(`raft snapshot: ${saved[1]}, ${saved[2]} bytes`);
+    // Its own identity, no token given: the pod has no BAO_TOKEN, and Vault's audit shows the snapshot
+    // read under the kubernetes role vault-snapshot with the policy raft-snapshot, never root.
+    const jobPod = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'pods', '-l', 'job-name=vault-raft-snapshot-manual', '-o', 'json'])) as { items: { spec: { containers: { env?: { name: string }[] }[] } }[] };
+    assert.ok(jobPod.items.length > 0);
+    for (const p of jobPod.items) assert.ok(!(p.spec.containers[0]?.env ?? []).some((e) => e.name === 'BAO_TOKEN'), 'no token handed to the job');
+    const reads = [];
+    for (const name of (await vaultCluster(kubectl)).nodes.map((n) => n.pod)) reads.push(...(await auditEntries(kubectl, name, 'sys/storage/raft/snapshot')).filter((e) => e.type === 'request'));
+    assert.ok(reads.length > 0, 'an audit line for the snapshot read');
+    for (const r of reads) {
+      assert.deepEqual([r.auth?.metadata?.role, r.auth?.policies], ['vault-snapshot', ['default', 'raft-snapshot']], `the snapshot read's identity: ${JSON.stringify(r.auth)}`);
+    }
+  });
+
+  it('pause switch: a paused unsealer leaves a restarted vault pod sealed; resumed, it unseals it', { timeout: 15 * MINUTE }, async () => {
+    needs('vault');
+    const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
+    const leaderLog = (): Promise<string> => node.kubectl(['-n', 'vault', 'logs', lease.spec.holderIdentity, '--tail=-1']);
+    const count = (text: string, msg: string): number => text.split('\n').filter((l) => l.includes(`"msg":"${msg}`)).length;
+    const { nodes, active } = await vaultCluster(kubectl);
+    const standby = nodes.find((n) => n.pod !== active)?.pod;
+    assert.ok(standby);
+    // As docs/operations.md's quorum-loss runbook pauses it (the ConfigMap key, which `rotor unseal pause` writes).
+    await node.kubectl(['-n', 'vault', 'create', 'configmap', 'vault-unsealer', '--from-literal=paused=true']);
+    try {
+      await waitFor('the unsealer to read the pause switch', async () => (count(await leaderLog(), 'paused by the operator') > 0 ? true : undefined), { timeoutMs: 2 * MINUTE, intervalMs: 1_000 });
+      const heldBefore = count(await leaderLog(), 'paused: not acting');
+      const oldUid = await objectUid(kubectl, 'vault', 'pod', standby);
+      await node.kubectl(['-n', 'vault', 'delete', 'pod', standby, '--wait=false']);
+      // The unsealer saw the new pod and held back what it would have done (logged once per change).
+      await waitFor(
+        `the paused unsealer to hold back the unseal of the new ${standby}`,
+        async () => {
+          const replaced = (await pods(kubectl, 'vault', VAULT_SELECTOR)).some((p) => p.name === standby && p.uid !== oldUid && p.phase === 'Running');
+          return replaced && count(await leaderLog(), 'paused: not acting') > heldBefore ? true : undefined;
+        },
+        { timeoutMs: 5 * MINUTE, intervalMs: 2_000 },
+      );
+      const [held] = await vaultStatus(kubectl, [standby]);
+      assert.deepEqual([held?.initialized, held?.sealed], [true, true], `paused: the new ${standby} stays sealed`);
+    } finally {
+      await node.kubectl(['-n', 'vault', 'delete', 'configmap', 'vault-unsealer', '--ignore-not-found']);
+    }
+    await waitFor('the unsealer to resume', async () => (count(await leaderLog(), 'resumed by the operator') > 0 ? true : undefined), { timeoutMs: 2 * MINUTE, intervalMs: 1_000 });
+    const resumed = await waitForVaultUnsealed(node, kubectl, 5 * MINUTE);
+    assert.equal(resumed.clusterId, clusterId, 'the same cluster, unsealed again');
+  });
+
+  it('PostgreSQL rescheduled: the new pod keeps the data and vault_admin\'s rotated password; Vault issues working credentials; db-admin runs again harmlessly; configure plans no change', { timeout: 15 * MINUTE }, async () => {
+    needs('configure');
+    const rows = await psqlAsDbAdmin(kubectl, 'SELECT id, title, name FROM users ORDER BY id');
+    const moved = await reschedulePostgres(kubectl, 5 * MINUTE);
+    log(`postgres pod replaced and Ready in ${(moved.elapsedMs / 1000).toFixed(1)} s`);
+    assert.match(await node.kubectl(['-n', 'db', 'logs', 'postgres-0', '-c', 'postgres']), /Skipping initialization/, 'the new pod found its data directory');
+    assert.deepEqual(await psqlAsDbAdmin(kubectl, 'SELECT id, title, name FROM users ORDER BY id'), rows, 'the same rows');
+    // Vault's connection pool held sessions to the old pod: it may take an attempt or two to reconnect.
+    const { active } = await vaultCluster(kubectl);
+    assert.ok(active);
+    let attempts = 0;
+    const creds = await waitFor(
+      'Vault to issue db-reader-role credentials after the reschedule',
+      async () => {
+        attempts++;
+        return issueCredentials(kubectl, { vaultPod: active, namespace: 'app', serviceAccount: 'app-auth', authRole: 'app-creds-reader-role', dbRole: 'db-reader-role' }).catch(() => undefined);
+      },
+      { timeoutMs: 2 * MINUTE, intervalMs: 2_000 },
+    );
+    seen.add('database password', creds.password);
+    seen.add('Vault token', creds.vaultToken);
+    seen.add('service account JWT', creds.jwt);
+    const login = await passwordLogin(kubectl, creds.username, creds.password, 'SELECT count(*) FROM users');
+    assert.deepEqual(login.rows, [String(rows.length)], `the new user ${creds.username} logs in and reads the table (${login.error})`);
+    log(`vault issued ${creds.username} after ${attempts} attempt(s)`);
+    // The db-admin Job again, as documented (delete, apply; the overlay installed last, the sidecar
+    // test's, so that nothing else changes): no row changes, vault_admin keeps Vault's password.
+    await node.kubectl(['-n', 'db', 'delete', 'job', 'db-admin', '--wait=true']);
+    await node.kubectl(['apply', '-k', `${repo}deploy/overlays/testbed-sidecar`], { timeoutMs: 2 * MINUTE });
+    await node.kubectl(['-n', 'db', 'wait', '--for=condition=complete', 'job/db-admin', '--timeout=300s'], { timeoutMs: 6 * MINUTE });
+    assert.deepEqual(await psqlAsDbAdmin(kubectl, 'SELECT id, title, name FROM users ORDER BY id'), rows, 'the re-run changed no row');
+    assert.equal((await passwordLogin(kubectl, 'vault_admin', await secretText('db', 'postgres-bootstrap'), 'SELECT 1')).ok, false, 'the re-run did not reset the password');
+    const again = await issueCredentials(kubectl, { vaultPod: active, namespace: 'app', serviceAccount: 'app-auth', authRole: 'app-creds-reader-role', dbRole: 'db-reader-role' });
+    seen.add('database password', again.password);
+    seen.add('Vault token', again.vaultToken);
+    seen.add('service account JWT', again.jwt);
+    assert.equal((await passwordLogin(kubectl, again.username, again.password, 'SELECT 1')).ok, true, 'Vault still issues working users');
+    // configure plan, as the configure job runs (its identity, its file): no change after all this.
+    const plan = await configurePlan();
+    assert.match(plan, /No changes: Vault matches the configuration/, plan);
+    done.add('postgres-volume');
+  });
+
   it('no secret in any log: each pod\'s containers and each node component', async () => {
     needs('configure');
-    const secrets = await clusterSecrets(node);
+    const checked = Object.keys(seen.kinds());
+    const secrets = await clusterSecrets(node, seen);
     const logs = await clusterLogs(node);
-    assert.deepEqual(Object.keys(secrets.kinds()).sort(), ['PostgreSQL bootstrap password', 'unseal key', 'unsealer envelope key']);
+    assert.deepEqual(Object.keys(secrets.kinds()).sort(), ['PostgreSQL bootstrap password', 'PostgreSQL superuser password', 'unseal key', 'unsealer envelope key', ...checked].sort());
     const report = assertNoSecretsInLogs(logs, secrets);
     log(`secret scan: ${report.secrets} values in ${report.logs} logs, ${Math.round(report.bytes / 1024)} KiB, nothing found`);
   });
 
   it('runs every install step that docs/operations.md documents', () => {
-    assert.deepEqual(documentedSteps(repo), ['namespaces', 'secrets', 'apply', 'vault-ready', 'configure', 'app-ready']);
+    assert.deepEqual(documentedSteps(repo), ['namespaces', 'secrets', 'apply', 'vault-ready', 'configure', 'app-ready', 'snapshot']);
   });
 
   it('teardown leaves the host as it found it', async () => {

@@ -199,6 +199,20 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     assert.deepEqual(inline, []);
   });
 
+  it('PostgreSQL keeps its data on a claim; the db-admin Job makes vault_admin from Secrets, with no password in any file', () => {
+    const sts = find(base, 'StatefulSet', 'postgres') as (KubeObject & { spec: { volumeClaimTemplates: { metadata: { name: string } }[] } }) | undefined;
+    assert.deepEqual(sts?.spec.volumeClaimTemplates.map((t) => t.metadata.name), ['data']);
+    const pg = podSpec(base, 'StatefulSet', 'db', 'postgres') as { volumes: { name: string }[]; containers: { volumeMounts: { name: string; mountPath: string }[] }[] };
+    assert.ok(!pg.volumes.some((v) => v.name === 'data'), 'no pod-lived volume named data');
+    assert.ok(pg.containers[0]?.volumeMounts.some((m) => m.name === 'data' && m.mountPath === '/var/lib/postgresql/data'));
+    const job = podSpec(base, 'Job', 'db', 'db-admin').containers[0] as { env: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[] };
+    const fromSecrets = Object.fromEntries(job.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom?.secretKeyRef?.name]));
+    assert.deepEqual(fromSecrets, { PGPASSWORD: 'postgres-superuser', VAULT_ADMIN_PASSWORD: 'postgres-bootstrap' });
+    const sql = (find(base, 'ConfigMap', 'db-admin-sql') as { data: Record<string, string> } | undefined)?.data['db-admin.sql'] ?? '';
+    assert.match(sql, /ALTER ROLE vault_admin WITH LOGIN CREATEROLE NOSUPERUSER/);
+    assert.match(sql, /SET log_min_error_statement = 'panic'/, 'the statement with the password reaches no server log');
+  });
+
   it('users-admin-api runs 2 replicas under a PodDisruptionBudget, like the reader', () => {
     const writer = find(base, 'Deployment', 'users-admin-api') as (KubeObject & { spec: { replicas: number } }) | undefined;
     assert.equal(writer?.spec.replicas, 2);
@@ -217,7 +231,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     const affinity = podSpec(dev, 'StatefulSet', 'vault', 'vault').affinity as { podAntiAffinity: Record<string, unknown> };
     assert.deepEqual(Object.keys(affinity.podAntiAffinity), ['preferredDuringSchedulingIgnoredDuringExecution'], "Vault's pods may share the node");
     const changed = dev.filter((o, i) => JSON.stringify(o) !== JSON.stringify(base[i])).map(describeObject);
-    assert.deepEqual(changed.sort(), ['Deployment app/users-admin-api', 'Deployment app/users-api', 'Deployment db/postgres', 'Deployment monitoring/prometheus', 'StatefulSet vault/vault']);
+    assert.deepEqual(changed.sort(), ['Deployment app/users-admin-api', 'Deployment app/users-api', 'Deployment monitoring/prometheus', 'StatefulSet db/postgres', 'StatefulSet vault/vault']);
   });
 
   it('prometheus-operator: ServiceMonitor, PodMonitor and PrometheusRule instead of the standalone stack', () => {
@@ -269,7 +283,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
       ['Deployment', 'vault', 'vault-agent-injector', 'rotor-vault'],
       ['Deployment', 'app', 'users-api', 'rotor-services'],
       ['Deployment', 'app', 'users-admin-api', 'rotor-services'],
-      ['Deployment', 'db', 'postgres', 'rotor-services'],
+      ['StatefulSet', 'db', 'postgres', 'rotor-services'],
     ] as const) {
       assert.equal(podSpec(production, kind, ns, name).priorityClassName, priority, `${kind} ${ns}/${name}`);
     }

@@ -20,6 +20,8 @@ esac
 kubectl apply -f deploy/base/namespaces.yaml
 kubectl -n vault get secret vault-unseal-envelope-key >/dev/null 2>&1 ||
   kubectl -n vault create secret generic vault-unseal-envelope-key --from-literal=key="$(openssl rand -base64 32)"
+kubectl -n db get secret postgres-superuser >/dev/null 2>&1 ||
+  kubectl -n db create secret generic postgres-superuser --from-literal=password="$(openssl rand -base64 24)"
 if ! kubectl -n db get secret postgres-bootstrap >/dev/null 2>&1; then
   PG_BOOTSTRAP="$(openssl rand -base64 24)"
   kubectl -n db create secret generic postgres-bootstrap --from-literal=password="$PG_BOOTSTRAP"
@@ -29,6 +31,7 @@ fi
 kubectl apply -k deploy/overlays/dev
 kubectl -n vault wait --for=condition=Ready pod -l app.kubernetes.io/name=vault,component=server --timeout=600s
 kubectl -n db wait --for=condition=Ready pod -l app.kubernetes.io/name=postgres --timeout=300s
+kubectl -n db wait --for=condition=complete job/db-admin --timeout=300s
 kubectl -n vault get secret vault-configure-token >/dev/null 2>&1 ||
   kubectl -n vault create secret generic vault-configure-token --from-literal=token="$(kubectl -n vault exec deploy/vault-unsealer -- node /app/packages/cli/dist/src/main.js unseal root-token --key-store=k8s-secret:vault/vault-unseal-keys --envelope-key-file=/etc/rotor/envelope/key)"
 kubectl -n vault wait --for=condition=complete job/vault-configure --timeout=600s

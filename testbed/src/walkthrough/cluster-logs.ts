@@ -27,11 +27,13 @@ export async function storedUnsealKeys(node: KubeNode): Promise<{ keys: string[]
 }
 
 /**
- * What no log may show: the PostgreSQL bootstrap password, the envelope key and the unseal key
- * shares it protects. (No root token exists to look for: the unsealer revokes the initial one
- * right after its bootstrap and never stores it.)
+ * What no log may show: PostgreSQL's superuser password, the first password of vault_admin (the
+ * postgres-bootstrap Secret; Vault's rotated one never leaves Vault), the envelope key and the
+ * unseal key shares it protects. (No root token exists to look for: the unsealer revokes the
+ * initial one right after its bootstrap and never stores it.)
  */
 export async function clusterSecrets(node: KubeNode, secrets = new SecretSet()): Promise<SecretSet> {
+  secrets.add('PostgreSQL superuser password', await secretValue(node, 'db', 'postgres-superuser', 'password'));
   secrets.add('PostgreSQL bootstrap password', await secretValue(node, 'db', 'postgres-bootstrap', 'password'));
   secrets.addKey('unsealer envelope key', await secretValue(node, 'vault', 'vault-unseal-envelope-key', 'key'));
   for (const share of (await storedUnsealKeys(node)).keys) secrets.addKey('unseal key', share);

@@ -20,7 +20,8 @@ export function clusterKubectl(node: KubeNode): Kubectl {
 
 /**
  * The environment the documented commands run in: KUBECONFIG of the node's admin and a `kubectl`
- * on PATH (the testbed's multi-call binary), as an operator's shell would have.
+ * on PATH (the testbed's multi-call binary), as an operator's shell would have; the CA that
+ * `rotor tls issue` makes (step "tls") in the node's run directory, removed with it.
  */
 export function operatorShellEnv(node: KubeNode, rotorKube: string): NodeJS.ProcessEnv {
   const bin = join(node.runDir, 'operator-bin');
@@ -28,7 +29,7 @@ export function operatorShellEnv(node: KubeNode, rotorKube: string): NodeJS.Proc
   const kubectl = join(bin, 'kubectl');
   writeFileSync(kubectl, `#!/bin/sh\nexec ${JSON.stringify(rotorKube)} kubectl "$@"\n`);
   chmodSync(kubectl, 0o755);
-  return { ...process.env, KUBECONFIG: node.kubeconfigPath, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+  return { ...process.env, KUBECONFIG: node.kubeconfigPath, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, ROTOR_CA_DIR: join(node.runDir, 'rotor-ca') };
 }
 
 /**
@@ -71,21 +72,32 @@ export function documentedSteps(repo: string): string[] {
   return readDocSteps(join(repo, 'docs/operations.md')).map((s) => s.name);
 }
 
-/** Three statically provisioned volumes for the vault StatefulSet's claims (data-vault-0..2), and one for the snapshots. */
+/** Where the statically provisioned volumes live on the node (hostPath, removed with the node's runDir). */
+export function volumeDir(node: Pick<KubeNode, 'runDir'>, name: string): string {
+  return join(node.runDir, 'volumes', name);
+}
+
+/**
+ * Statically provisioned volumes for the claims of deploy/: three for the vault StatefulSet
+ * (data-vault-0..2), one for PostgreSQL's (data-postgres-0) and one for the snapshots.
+ */
 export async function provisionVaultVolumes(node: KubeNode): Promise<void> {
   const dir = join(node.runDir, 'volumes');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const writable = (name: string): void => {
+    // hostPath volumes get no fsGroup ownership change: the pod's user must be able to write.
+    mkdirSync(volumeDir(node, name), { recursive: true });
+    chmodSync(volumeDir(node, name), 0o777);
+  };
   const names = ['vault-data-0', 'vault-data-1', 'vault-data-2'];
-  for (const name of names) {
-    // hostPath volumes get no fsGroup ownership change: the vault user (100) must be able to write.
-    mkdirSync(join(dir, name), { recursive: true });
-    chmodSync(join(dir, name), 0o777);
-  }
+  names.forEach(writable);
   await node.apply(hostPathVolumes(dir, names));
-  // The raft snapshot CronJob's claim (deploy/vault/snapshot.yaml, 2Gi): a PV of its own size, so that
-  // the binder (smallest PV that fits) gives it this one and never one of vault's 10Gi volumes.
-  mkdirSync(join(dir, 'vault-snapshots'), { recursive: true });
-  chmodSync(join(dir, 'vault-snapshots'), 0o777);
+  // Each other claim gets a PV of its own size, so that the binder (smallest PV that fits) gives it
+  // that one and never one of vault's 10Gi volumes: PostgreSQL's (deploy/postgres, 5Gi; initdb
+  // makes its PGDATA below it as uid 999) and the raft snapshot CronJob's (deploy/vault/snapshot.yaml, 2Gi).
+  writable('postgres-data');
+  await node.apply(hostPathVolumes(dir, ['postgres-data'], '5Gi'));
+  writable('vault-snapshots');
   await node.apply(hostPathVolumes(dir, ['vault-snapshots'], '2Gi'));
 }
 
