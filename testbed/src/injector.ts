@@ -23,6 +23,9 @@ export const SERVICE_ACCOUNT_TOKEN_PATH = `${SERVICE_ACCOUNT_MOUNT_PATH}/token`;
 export const INIT_CONTAINER_NAME = 'vault-agent-init';
 export const SIDECAR_CONTAINER_NAME = 'vault-agent';
 export const SECRETS_VOLUME_NAME = 'vault-secrets';
+/** vault.hashicorp.com/tls-secret is mounted here, in the agent containers only (vault-k8s' tlsSecretVolumePath). */
+export const TLS_SECRET_MOUNT_PATH = '/vault/tls';
+export const TLS_SECRET_VOLUME_NAME = 'vault-tls-secrets';
 
 /**
  * The injector release this model follows. deploy/vault/injector.yaml must run exactly this
@@ -60,7 +63,8 @@ export interface AgentConfig {
   };
   exit_after_auth: boolean;
   pid_file: string;
-  vault: { address: string };
+  /** ca_cert: vault.hashicorp.com/ca-cert, the CA the agent verifies Vault's listener with. */
+  vault: { address: string; ca_cert?: string };
   template: { destination: string; contents: string; left_delimiter: string; right_delimiter: string }[];
   template_config: { exit_on_retry_failure: boolean };
 }
@@ -93,7 +97,7 @@ export interface Pod {
 }
 
 /** The annotations this model implements (after the prefix). Secret-keyed ones end in "-". */
-const MODELLED = new Set(['agent-inject', 'agent-inject-status', 'agent-pre-populate-only', 'role', 'agent-run-as-user', 'agent-run-as-group']);
+const MODELLED = new Set(['agent-inject', 'agent-inject-status', 'agent-pre-populate-only', 'role', 'agent-run-as-user', 'agent-run-as-group', 'tls-secret', 'ca-cert']);
 const MODELLED_KEYED = ['agent-inject-secret-', 'agent-inject-template-'];
 /** Real injector annotations that this model does not implement: using one means extending the model. */
 const NOT_MODELLED = [
@@ -162,7 +166,7 @@ function defaultTemplate(options: InjectorOptions, path: string): string {
     : `{{ with secret "${path}" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}`;
 }
 
-function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], init: boolean, tokenPath: string): AgentConfig {
+function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], init: boolean, tokenPath: string, caCert: string | undefined): AgentConfig {
   return {
     auto_auth: {
       method: { type: 'kubernetes', mount_path: options.authPath, config: { role, token_path: tokenPath } },
@@ -170,7 +174,7 @@ function agentConfig(options: InjectorOptions, role: string, secrets: Secret[], 
     },
     exit_after_auth: init,
     pid_file: `${AGENT_HOME}/.pid`,
-    vault: { address: options.vaultAddress },
+    vault: { address: options.vaultAddress, ...(caCert !== undefined ? { ca_cert: caCert } : {}) },
     template: secrets.map((secret) => ({
       destination: `${SECRETS_MOUNT_PATH}/${secret.name}`,
       contents: secret.template ?? defaultTemplate(options, secret.path),
@@ -199,6 +203,7 @@ function serviceAccountMount(pod: Pod): VolumeMount {
 }
 
 function agentContainer(name: string, options: InjectorOptions, config: AgentConfig, home: string, annotations: Record<string, string>, tokenMount: VolumeMount): Container {
+  const tlsSecret = annotations[`${ANNOTATION_PREFIX}tls-secret`];
   const user = Number(annotations[`${ANNOTATION_PREFIX}agent-run-as-user`] ?? '100');
   const group = Number(annotations[`${ANNOTATION_PREFIX}agent-run-as-group`] ?? '1000');
   return {
@@ -218,6 +223,7 @@ function agentContainer(name: string, options: InjectorOptions, config: AgentCon
       { name: home, mountPath: AGENT_HOME },
       { name: SECRETS_VOLUME_NAME, mountPath: SECRETS_MOUNT_PATH },
       { ...tokenMount, readOnly: true },
+      ...(tlsSecret !== undefined ? [{ name: TLS_SECRET_VOLUME_NAME, mountPath: TLS_SECRET_MOUNT_PATH, readOnly: true }] : []),
     ],
     securityContext: {
       runAsUser: user,
@@ -248,11 +254,16 @@ export function mutatePod(pod: Pod, options: InjectorOptions): Pod {
   const prePopulateOnly = parseBool('agent-pre-populate-only', annotations[`${ANNOTATION_PREFIX}agent-pre-populate-only`], false);
   const tokenMount = serviceAccountMount(pod);
   const tokenPath = `${tokenMount.mountPath}/token`;
+  const tlsSecret = annotations[`${ANNOTATION_PREFIX}tls-secret`];
+  const caCert = annotations[`${ANNOTATION_PREFIX}ca-cert`];
+  if (tlsSecret === '' || caCert === '') throw modelError('tls-secret and ca-cert must not be empty');
 
   const out = structuredClone(pod);
   out.metadata.annotations = { ...annotations, [`${ANNOTATION_PREFIX}agent-inject-status`]: 'injected' };
   const memory = (name: string): { name: string; emptyDir: { medium: string } } => ({ name, emptyDir: { medium: 'Memory' } });
   out.spec.volumes = [...(out.spec.volumes ?? []), memory('home-init'), ...(prePopulateOnly ? [] : [memory('home-sidecar')]), memory(SECRETS_VOLUME_NAME)];
+  // The Secret of tls-secret, for the agent containers only (vault-k8s' ContainerTLSSecretVolume).
+  if (tlsSecret !== undefined) out.spec.volumes.push({ name: TLS_SECRET_VOLUME_NAME, secret: { secretName: tlsSecret } });
   // The app's own init containers read the secrets too; the agent's init container runs after them
   // (agent-init-first is not modelled), as vault-k8s orders them.
   for (const container of [...out.spec.containers, ...(out.spec.initContainers ?? [])]) {
@@ -260,10 +271,10 @@ export function mutatePod(pod: Pod, options: InjectorOptions): Pod {
   }
   out.spec.initContainers = [
     ...(out.spec.initContainers ?? []),
-    agentContainer(INIT_CONTAINER_NAME, options, agentConfig(options, role, secrets, true, tokenPath), 'home-init', annotations, tokenMount),
+    agentContainer(INIT_CONTAINER_NAME, options, agentConfig(options, role, secrets, true, tokenPath, caCert), 'home-init', annotations, tokenMount),
   ];
   if (!prePopulateOnly) {
-    out.spec.containers.push(agentContainer(SIDECAR_CONTAINER_NAME, options, agentConfig(options, role, secrets, false, tokenPath), 'home-sidecar', annotations, tokenMount));
+    out.spec.containers.push(agentContainer(SIDECAR_CONTAINER_NAME, options, agentConfig(options, role, secrets, false, tokenPath, caCert), 'home-sidecar', annotations, tokenMount));
   }
   return out;
 }

@@ -16,7 +16,7 @@
 // put in place by hand, and only that is rewritten in the agent configuration.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ import {
   SERVICE_ACCOUNT_MOUNT_PATH,
   SECRETS_VOLUME_NAME,
   SIDECAR_CONTAINER_NAME,
+  TLS_SECRET_MOUNT_PATH,
+  TLS_SECRET_VOLUME_NAME,
   SecretSet,
   ServerProcess,
   agentConfigOf,
@@ -40,6 +42,7 @@ import {
   kustomizeBuild,
   mutatePod,
   createKubernetesAuthObjects,
+  createTestCa,
   serviceAccountToken,
   startKubeApiserver,
   startOpenBao,
@@ -52,6 +55,7 @@ import {
   type OpenBaoDevServer,
   type Pod,
   type PostgresServer,
+  type TestCa,
 } from '../src/index.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -125,6 +129,9 @@ function credentialTemplate(): string {
 function assertAgentConfig(config: AgentConfig, options: InjectorOptions, init: boolean): void {
   assert.equal(config.exit_after_auth, init);
   assert.equal(config.vault.address, options.vaultAddress);
+  // Vault serves TLS: the agent trusts the CA of the vault-ca Secret the injector mounts.
+  assert.ok(options.vaultAddress.startsWith('https://'), options.vaultAddress);
+  assert.equal(config.vault.ca_cert, `${TLS_SECRET_MOUNT_PATH}/ca.crt`);
   assert.equal(config.auto_auth.method.type, 'kubernetes');
   assert.equal(config.auto_auth.method.mount_path, 'auth/kubernetes');
   assert.deepEqual(config.auto_auth.method.config, { role: 'app-creds-reader-role', token_path: `${SERVICE_ACCOUNT_MOUNT_PATH}/token` });
@@ -152,6 +159,10 @@ describe('Vault Agent injection of the users-api pod', () => {
     assert.equal(init.image, options.image);
     assert.ok(init.volumeMounts?.some((m) => m.name === SECRETS_VOLUME_NAME && m.mountPath === SECRETS_MOUNT_PATH));
     assertAgentConfig(agentConfigOf(init), options, true);
+    // The CA's Secret, in the agent container only.
+    assert.ok(pod.spec.volumes?.some((v) => v.name === TLS_SECRET_VOLUME_NAME && JSON.stringify(v.secret) === JSON.stringify({ secretName: 'vault-ca' })));
+    assert.ok(init.volumeMounts?.some((m) => m.name === TLS_SECRET_VOLUME_NAME && m.mountPath === TLS_SECRET_MOUNT_PATH && m.readOnly === true));
+    assert.ok(!app.volumeMounts?.some((m) => m.name === TLS_SECRET_VOLUME_NAME), 'users-api does not mount the agent\'s TLS Secret');
     // users-api reads exactly the file the agent renders, and is told nothing will refresh it.
     assert.equal(envOf(app, 'CREDENTIALS_MODE'), 'file');
     assert.equal(envOf(app, 'CREDENTIALS_FILE'), agentConfigOf(init).template[0]?.destination);
@@ -212,6 +223,7 @@ describe('the injected agent configuration, run by the real bao agent; users-api
   let bao: OpenBaoDevServer;
   let db: PostgresServer;
   let dir: string;
+  let vaultCa: TestCa;
   const processes: ServerProcess[] = [];
   /** Every secret of the run (JWTs, the agents' Vault tokens, DB passwords), for the log scans. */
   const secrets = new SecretSet();
@@ -249,8 +261,15 @@ describe('the injected agent configuration, run by the real bao agent; users-api
     local.pid_file = moved(local.pid_file, AGENT_HOME, home);
     for (const sink of local.auto_auth.sink) sink.config.path = moved(String(sink.config.path), AGENT_HOME, home);
     for (const template of local.template) template.destination = moved(template.destination, SECRETS_MOUNT_PATH, secrets);
+    // The tls-secret volume (vault-ca's ca.crt). The dev server here speaks plain HTTP, so the agent
+    // loads the CA but has no certificate to check; the cluster walkthrough runs it over TLS.
+    if (local.vault.ca_cert !== undefined) {
+      mkdirSync(join(podDir, 'tls'), { recursive: true });
+      local.vault.ca_cert = moved(local.vault.ca_cert, TLS_SECRET_MOUNT_PATH, join(podDir, 'tls'));
+      copyFileSync(vaultCa.certFile, local.vault.ca_cert);
+    }
     const text = JSON.stringify(local);
-    assert.ok(!text.includes(AGENT_HOME) && !text.includes(`${SECRETS_MOUNT_PATH}/`), 'every pod path was mapped');
+    assert.ok(!text.includes(AGENT_HOME) && !text.includes(`${SECRETS_MOUNT_PATH}/`) && !text.includes(`${TLS_SECRET_MOUNT_PATH}/`), 'every pod path was mapped');
     const file = join(podDir, 'config.json');
     writeFileSync(file, text);
     return file;
@@ -271,6 +290,7 @@ describe('the injected agent configuration, run by the real bao agent; users-api
   before(async () => {
     options = await injectorOptions();
     dir = mkdtempSync(join(tmpdir(), 'rotor-agent-injector-'));
+    vaultCa = await createTestCa(dir, 'vault');
     [kube, bao, db] = await Promise.all([startKubeApiserver(), startOpenBao({ mode: 'dev' }), startPostgres()]);
 
     // The cluster objects a real install has: app-auth from the users-api manifest; Vault's reviewer.

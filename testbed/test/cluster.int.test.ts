@@ -2,6 +2,10 @@
 // (docs/testbed.md, "The Kubernetes node"): docs/operations.md's install steps run as written with
 // deploy/overlays/testbed, then what the seed promises, checked as an operator would.
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -14,6 +18,7 @@ import {
   clusterLogs,
   clusterSecrets,
   connectFrom,
+  createTestCa,
   describeFailures,
   diffSnapshots,
   documentedSteps,
@@ -51,6 +56,19 @@ import {
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const MINUTE = 60_000;
+
+/** A TLS handshake with `ca` as the only trust: whether the server's certificate chains to it and names `servername`. */
+function tlsHandshake(input: { host: string; port: number; ca: string; servername: string }): Promise<{ authorized: boolean; error: string | undefined; subjectaltname: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ ...input, rejectUnauthorized: false, timeout: 10_000 }, () => {
+      const result = { authorized: socket.authorized, error: socket.authorizationError?.toString(), subjectaltname: socket.getPeerCertificate().subjectaltname ?? '' };
+      socket.end();
+      resolve(result);
+    });
+    socket.once('timeout', () => socket.destroy(new Error(`TLS handshake with ${input.host}:${input.port} timed out`)));
+    socket.once('error', reject);
+  });
+}
 
 describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUTE }, () => {
   let baseline: HostSnapshot;
@@ -116,7 +134,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   });
 
   it('1. namespaces: Pod Security restricted is enforced, a privileged pod is refused', async () => {
-    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['namespaces', 'secrets'], diagnose });
+    await installFromDocs({ repo, env, overlay: 'deploy/overlays/testbed', only: ['namespaces', 'secrets', 'tls'], diagnose });
     const privileged = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -142,6 +160,55 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const lease = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'lease', 'vault-unsealer', '-o', 'json'])) as { spec: { holderIdentity: string } };
     assert.ok(unsealers.some((p) => p.name === lease.spec.holderIdentity), 'one unsealer holds the Lease');
     done.add('vault');
+  });
+
+  it('TLS: Vault refuses plain HTTP, presents a certificate of the installed CA; a client given another CA is refused, saying why', async () => {
+    needs('vault');
+    const caOf = async (namespace: string, secret: string): Promise<string> =>
+      Buffer.from((await node.kubectl(['-n', namespace, 'get', 'secret', secret, '-o', 'jsonpath={.data.ca\\.crt}'])).trim(), 'base64').toString('utf8');
+    const ca = await caOf('vault', 'vault-tls');
+    assert.match(ca, /^-----BEGIN CERTIFICATE-----/);
+    for (const ns of ['app', 'monitoring']) assert.equal(await caOf(ns, 'vault-ca'), ca, `${ns}/vault-ca carries the same CA`);
+    // From the node, through the active node's Service (kube-proxy).
+    const host = new URL(await serviceUrl(kubectl, 'vault', 'vault-active')).hostname;
+    const plain = await fetch(`http://${host}:8200/v1/sys/health`, { signal: AbortSignal.timeout(10_000) });
+    const answer = await plain.text();
+    assert.equal(plain.status, 400, answer);
+    assert.match(answer, /HTTP request to an HTTPS server/);
+    const trusted = await tlsHandshake({ host, port: 8200, ca, servername: 'vault-active.vault.svc' });
+    assert.deepEqual([trusted.authorized, trusted.error], [true, undefined], 'the certificate chains to the installed CA and names the Service');
+    assert.match(trusted.subjectaltname, /DNS:vault-active\.vault\.svc/);
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-cluster-other-ca-'));
+    try {
+      const other = await createTestCa(dir, 'other');
+      const untrusted = await tlsHandshake({ host, port: 8200, ca: other.certPem, servername: 'vault-active.vault.svc' });
+      assert.deepEqual([untrusted.authorized, untrusted.error], [false, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'], 'another CA does not verify it');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // In the cluster, by the Service's name: `rotor status` in an unsealer pod (the rotor image) and
+    // `bao status` in a vault pod (the snapshot job's client). With the CA of vault-tls they see the
+    // active node; given another CA (the cluster's own, which both pods have) they refuse the server.
+    const address = 'https://vault-active.vault.svc:8200';
+    const otherCa = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+    const [unsealer] = (await pods(kubectl, 'vault', 'app.kubernetes.io/name=vault-unsealer')).filter((p) => p.ready);
+    assert.ok(unsealer);
+    const rotorStatus = async (caCert: string): Promise<{ code: number | null; nodes: { address?: string; state: string; error?: string }[] }> => {
+      const run = await kubectl.result(['-n', 'vault', 'exec', unsealer.name, '-c', 'unsealer', '--', 'node', '/app/packages/cli/dist/src/main.js', 'status', '--address', address, '--nodes', address, '--ca-cert', caCert, '--json'], { timeoutMs: 2 * MINUTE });
+      const report = JSON.parse(run.stdout) as { nodes: { address?: string; state: string; error?: string }[] };
+      return { code: run.code, nodes: report.nodes.filter((n) => n.address === address) };
+    };
+    const good = await rotorStatus('/etc/rotor/vault-tls/ca.crt');
+    assert.deepEqual([good.code, good.nodes.map((n) => n.state)], [0, ['active']], JSON.stringify(good));
+    const wrong = await rotorStatus(otherCa);
+    assert.deepEqual([wrong.code, wrong.nodes.map((n) => n.state)], [7, ['unreachable']], JSON.stringify(wrong));
+    const baoStatus = (caCert: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      kubectl.result(['-n', 'vault', 'exec', 'vault-0', '-c', 'openbao', '--', 'env', `BAO_CACERT=${caCert}`, 'bao', 'status', `-address=${address}`], { timeoutMs: MINUTE });
+    assert.equal((await baoStatus('/openbao/tls/ca.crt')).code, 0);
+    const refused = await baoStatus(otherCa);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /tls: failed to verify certificate: x509: certificate signed by unknown authority/);
+    log(`another CA: rotor status "${wrong.nodes[0]?.error ?? ''}"; bao status "${refused.stderr.trim().split('\n')[0] ?? ''}"`);
   });
 
   it('3. PostgreSQL: a StatefulSet on its claim; the db-admin Job made the seed table and vault_admin (CREATEROLE, no superuser)', async () => {
@@ -433,7 +500,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   });
 
   it('runs every install step that docs/operations.md documents', () => {
-    assert.deepEqual(documentedSteps(repo), ['namespaces', 'secrets', 'apply', 'vault-ready', 'configure', 'app-ready', 'snapshot']);
+    assert.deepEqual(documentedSteps(repo), ['namespaces', 'secrets', 'tls', 'apply', 'vault-ready', 'configure', 'app-ready', 'snapshot']);
   });
 
   it('teardown leaves the host as it found it', async () => {

@@ -248,30 +248,53 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     }
   });
 
-  it('production: TLS to Vault for every client, zones, PriorityClasses, the operator objects', () => {
-    // The listener's certificate instead of tls_disable, api_addr https; nothing else in server.hcl differs.
+  it('TLS to Vault in the base for every client; production adds only cert-manager for the same Secrets', () => {
+    // The listener's certificate from vault/vault-tls, api_addr https; production runs the same server.hcl.
     const hcl = (objects: readonly KubeObject[]): string => (find(objects, 'ConfigMap', 'vault-config') as { data: Record<string, string> } | undefined)?.data['server.hcl'] ?? '';
-    const lines = (text: string): string[] => text.split('\n').map((l) => l.trim());
-    const [was, now] = [lines(hcl(base)), lines(hcl(production))];
-    assert.deepEqual(was.filter((l) => !now.includes(l)), ['api_addr = "http://HOSTNAME.vault-internal.vault.svc:8200"', '# TLS terminates here in production: mount a certificate and set tls_cert_file/tls_key_file.', 'tls_disable = true']);
-    assert.deepEqual(now.filter((l) => !was.includes(l)), ['api_addr = "https://HOSTNAME.vault-internal.vault.svc:8200"', 'tls_cert_file = "/openbao/tls/tls.crt"', 'tls_key_file = "/openbao/tls/tls.key"']);
+    const lines = hcl(base).split('\n').map((l) => l.trim());
+    for (const line of ['api_addr = "https://HOSTNAME.vault-internal.vault.svc:8200"', 'tls_cert_file = "/openbao/tls/tls.crt"', 'tls_key_file = "/openbao/tls/tls.key"']) assert.ok(lines.includes(line), line);
+    assert.ok(!lines.some((l) => l.startsWith('tls_disable')), 'no plain-HTTP listener');
+    for (const objects of [sidecar, dev, production, operator]) assert.equal(hcl(objects), hcl(base));
+    const secretVolumes = (spec: { volumes?: { secret?: { secretName: string } }[] }): string[] => (spec.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+    for (const objects of [base, production]) {
+      const vault = podSpec(objects, 'StatefulSet', 'vault', 'vault');
+      assert.ok(secretVolumes(vault as never).includes('vault-tls'));
+      const server = vault.containers[0] as { env: { name: string; value?: string }[]; readinessProbe: { httpGet: { scheme?: string } }; livenessProbe: { httpGet: { scheme?: string } } };
+      assert.equal(server.env.find((e) => e.name === 'BAO_ADDR')?.value, 'https://127.0.0.1:8200');
+      assert.equal(server.env.find((e) => e.name === 'BAO_CACERT')?.value, '/openbao/tls/ca.crt');
+      assert.equal(server.readinessProbe.httpGet.scheme, 'HTTPS');
+      assert.equal(server.livenessProbe.httpGet.scheme, 'HTTPS');
+      const unsealer = podSpec(objects, 'Deployment', 'vault', 'vault-unsealer').containers[0] as { args: string[] };
+      assert.ok(unsealer.args.includes('--k8s-scheme=https') && unsealer.args.includes('--ca-cert=/etc/rotor/vault-tls/ca.crt'));
+      // By the pods' names, which the certificate holds (*.vault-internal.vault.svc), not their IPs.
+      assert.ok(unsealer.args.includes('--k8s-pod-dns=vault-internal'));
+      const configure = podSpec(objects, 'Job', 'vault', 'vault-configure').containers[0] as { env: { name: string; value?: string }[] };
+      assert.equal(configure.env.find((e) => e.name === 'VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
+      assert.equal(configure.env.find((e) => e.name === 'VAULT_CACERT')?.value, '/etc/rotor/vault-tls/ca.crt');
+      const snapshot = find(objects, 'CronJob', 'vault-raft-snapshot') as { spec: { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } } } } | undefined;
+      const snapshotEnv = snapshot?.spec.jobTemplate.spec.template.spec.containers[0]?.env ?? [];
+      assert.equal(snapshotEnv.find((e) => e.name === 'BAO_ADDR')?.value, 'https://vault-active.vault.svc:8200');
+      assert.equal(snapshotEnv.find((e) => e.name === 'BAO_CACERT')?.value, '/etc/rotor/vault-tls/ca.crt');
+      const injector = podSpec(objects, 'Deployment', 'vault', 'vault-agent-injector').containers[0] as { env: { name: string; value?: string }[] };
+      assert.equal(injector.env.find((e) => e.name === 'AGENT_INJECT_VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
+      for (const name of ['users-api', 'users-admin-api']) {
+        assert.equal(podAnnotations(objects, 'app', name)['vault.hashicorp.com/ca-cert'], '/vault/tls/ca.crt');
+        assert.equal(podAnnotations(objects, 'app', name)['vault.hashicorp.com/tls-secret'], 'vault-ca');
+      }
+    }
+    // Rotor's own Prometheus scrapes Vault over TLS with the CA; the operator's ServiceMonitor too.
+    const scrape = (find(base, 'ConfigMap', 'prometheus-config') as { data: Record<string, string> } | undefined)?.data['prometheus.yml'] ?? '';
+    assert.deepEqual((parse(scrape) as { scrape_configs: { tls_config?: unknown }[] }).scrape_configs[0]?.tls_config, { ca_file: '/etc/vault-ca/ca.crt', server_name: 'vault.vault.svc' });
+    assert.ok(secretVolumes(podSpec(base, 'Deployment', 'monitoring', 'prometheus') as never).includes('vault-ca'));
+    for (const objects of [production, operator]) {
+      const monitor = find(objects, 'ServiceMonitor', 'vault') as { spec: { endpoints: { scheme?: string; tlsConfig?: unknown }[] } } | undefined;
+      assert.equal(monitor?.spec.endpoints[0]?.scheme, 'https');
+      assert.deepEqual(monitor?.spec.endpoints[0]?.tlsConfig, { ca: { secret: { name: 'vault-ca', key: 'ca.crt' } }, serverName: 'vault.vault.svc' });
+    }
+  });
+
+  it('production: zones, PriorityClasses, the operator objects', () => {
     const vault = podSpec(production, 'StatefulSet', 'vault', 'vault');
-    const server = vault.containers[0] as { env: { name: string; value?: string }[]; readinessProbe: { httpGet: { scheme?: string } }; livenessProbe: { httpGet: { scheme?: string } } };
-    assert.equal(server.env.find((e) => e.name === 'BAO_ADDR')?.value, 'https://127.0.0.1:8200');
-    assert.equal(server.readinessProbe.httpGet.scheme, 'HTTPS');
-    assert.equal(server.livenessProbe.httpGet.scheme, 'HTTPS');
-    const unsealer = podSpec(production, 'Deployment', 'vault', 'vault-unsealer').containers[0] as { args: string[] };
-    assert.ok(unsealer.args.includes('--k8s-scheme=https') && unsealer.args.includes('--ca-cert=/etc/rotor/vault-tls/ca.crt'));
-    // By the pods' names, which the certificate holds (*.vault-internal.vault.svc), not their IPs.
-    assert.ok(unsealer.args.includes('--k8s-pod-dns=vault-internal'));
-    const configure = podSpec(production, 'Job', 'vault', 'vault-configure').containers[0] as { env: { name: string; value?: string }[] };
-    assert.equal(configure.env.find((e) => e.name === 'VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
-    assert.equal(configure.env.find((e) => e.name === 'VAULT_CACERT')?.value, '/etc/rotor/vault-tls/ca.crt');
-    const injector = podSpec(production, 'Deployment', 'vault', 'vault-agent-injector').containers[0] as { env: { name: string; value?: string }[] };
-    assert.equal(injector.env.find((e) => e.name === 'AGENT_INJECT_VAULT_ADDR')?.value, 'https://vault-active.vault.svc:8200');
-    for (const name of ['users-api', 'users-admin-api']) assert.equal(podAnnotations(production, 'app', name)['vault.hashicorp.com/ca-cert'], '/vault/tls/ca.crt');
-    const monitor = find(production, 'ServiceMonitor', 'vault') as { spec: { endpoints: { scheme?: string }[] } } | undefined;
-    assert.equal(monitor?.spec.endpoints[0]?.scheme, 'https');
     // One zone lost keeps raft's quorum: the voters may not share a zone.
     assert.deepEqual(vault.topologySpreadConstraints, [
       { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'vault', component: 'server' } } },

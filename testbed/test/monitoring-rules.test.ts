@@ -79,6 +79,12 @@ describe('prometheus.yml (the prometheus-config ConfigMap)', () => {
       assert.deepEqual(config.rule_files, ['/etc/prometheus/rules/*.yaml'], 'the rules ConfigMap is mounted there');
       config.rule_files = [join(dir, 'rules', '*.yaml')];
       cpSync(RULES_FILE, join(dir, 'rules', 'rules.yaml'));
+      // promtool checks that the scrape job's CA file (the vault-ca Secret's mount) exists.
+      const job = config.scrape_configs[0] as { tls_config?: { ca_file?: string } };
+      const tls = job.tls_config;
+      assert.ok(tls?.ca_file === '/etc/vault-ca/ca.crt', `the scrape job trusts the vault-ca mount: ${JSON.stringify(tls)}`);
+      tls.ca_file = join(dir, 'vault-ca.crt');
+      writeFileSync(tls.ca_file, '');
       writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
       const run = await promtool(['check', 'config', join(dir, 'prometheus.yml')]);
       assert.equal(run.code, 0, run.stdout + run.stderr);

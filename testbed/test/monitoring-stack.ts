@@ -1,8 +1,9 @@
 // The process-level stand-in for a cluster that monitoring.int.test.ts scrapes: the processes
 // whose metrics deploy/monitoring reads, each as its pod would run it.
 // - OpenBao x3 from deploy/vault/server.yaml's own server.hcl (only addresses, ports, the data
-//   path and node ids changed; no Kubernetes service registration): its telemetry stanza is
-//   what is tested;
+//   path and node ids changed; no Kubernetes service registration; plain HTTP, so the scrape
+//   target's prometheus.io/scheme is http here: the cluster walkthrough scrapes Vault over TLS):
+//   its telemetry stanza is what is tested;
 // - `rotor unseal --health-port` (the CLI of the unsealer Deployment) initializing, joining and
 //   unsealing them, and a second one, started on an empty key store, that halts (keys-missing);
 // - users-api as the reader in init-container mode and as the writer in sidecar mode, reading
@@ -103,12 +104,14 @@ export function renderServerHcl(node: { id: string; host: string; apiPort: numbe
   const hcl = docs.find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'vault-config')?.data['server.hcl'];
   if (hcl === undefined) throw new Error('deploy/vault/server.yaml has no vault-config server.hcl');
   const rendered = hcl
-    .replace('"http://HOSTNAME.vault-internal.vault.svc:8200"', `"http://${node.host}:${node.apiPort}"`)
+    .replace('"https://HOSTNAME.vault-internal.vault.svc:8200"', `"http://${node.host}:${node.apiPort}"`)
     .replace('"https://HOSTNAME.vault-internal.vault.svc:8201"', `"https://${node.host}:${node.clusterPort}"`)
     .replace('address = "[::]:8200"', `address = "${node.host}:${node.apiPort}"`)
     .replace('cluster_address = "[::]:8201"', `cluster_address = "${node.host}:${node.clusterPort}"`)
     .replace('path = "/openbao/data"', `path = "${node.dataDir}"`)
     .replace('node_id = "HOSTNAME"', `node_id = "${node.id}"`)
+    // The listener's certificate is the cluster's (vault-tls): plain HTTP on loopback.
+    .replace(/^(\s*)tls_cert_file = "\/openbao\/tls\/tls\.crt"\n\s*tls_key_file = "\/openbao\/tls\/tls\.key"$/m, '$1tls_disable = true')
     // Kubernetes service registration labels this pod through the API: there is no pod here.
     .replace('service_registration "kubernetes" {}', '');
   if (/HOSTNAME|\/openbao\/|\[::\]|service_registration/.test(rendered)) throw new Error(`server.hcl changed shape; cannot render it for loopback:\n${rendered}`);
@@ -162,7 +165,10 @@ export class MonitoringStack {
     await waitFor(`${id} to listen`, () => answers(`${address}/v1/sys/seal-status`, 200), { timeoutMs: 60_000, signal: server.exitSignal }).catch((err: unknown) => {
       throw server.failure('did not listen', err);
     });
-    if (!edit) this.targets.push(target(podTemplate('vault/server.yaml', 'StatefulSet', 'vault'), id, host, apiPort));
+    if (!edit) {
+      const template = podTemplate('vault/server.yaml', 'StatefulSet', 'vault');
+      this.targets.push(target({ ...template, annotations: { ...template.annotations, 'prometheus.io/scheme': 'http' } }, id, host, apiPort));
+    }
     return address;
   }
 

@@ -21,6 +21,7 @@ import { parse, stringify } from 'yaml';
 import {
   ServerProcess,
   alertmanagerBinary,
+  createTestCa,
   exactSelector,
   freePort,
   promqlRefs,
@@ -105,7 +106,11 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
     // The shipped prometheus.yml: targets from pod discovery become static targets with the same
     // __meta labels; scrape and evaluation every second; the rules and Alertmanager local.
     const config = prometheusConfig();
-    const job = config.scrape_configs[0] as { kubernetes_sd_configs?: { namespaces?: { names: string[] } }[]; static_configs?: unknown[] };
+    const job = config.scrape_configs[0] as { kubernetes_sd_configs?: { namespaces?: { names: string[] } }[]; static_configs?: unknown[]; tls_config?: { ca_file?: string } };
+    // The job's CA file (the vault-ca Secret in the cluster): one of this run's, beside the config.
+    const tls = job.tls_config;
+    assert.ok(tls?.ca_file === '/etc/vault-ca/ca.crt', `the scrape job trusts the vault-ca mount: ${JSON.stringify(tls)}`);
+    tls.ca_file = 'vault-ca.crt';
     const namespaces = job.kubernetes_sd_configs?.[0]?.namespaces?.names ?? [];
     for (const t of stack.targets) assert.ok(namespaces.includes(t.namespace), `the job discovers pods of ${t.namespace}`);
     delete job.kubernetes_sd_configs;
@@ -113,7 +118,8 @@ describe('monitoring against a real Prometheus', { timeout: 600_000 }, () => {
     config.global = { ...(config.global as object), scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' };
     config.rule_files = ['rules.yaml'];
     config.alerting = { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] };
-    prometheus = await startPrometheus({ config, files: { 'rules.yaml': readFileSync(RULES_FILE, 'utf8') } });
+    const vaultCa = await createTestCa(stack.dir, 'vault');
+    prometheus = await startPrometheus({ config, files: { 'rules.yaml': readFileSync(RULES_FILE, 'utf8'), 'vault-ca.crt': vaultCa.certPem } });
   });
 
   after(async () => {

@@ -28,6 +28,18 @@ if ! kubectl -n db get secret postgres-bootstrap >/dev/null 2>&1; then
   kubectl -n vault create secret generic postgres-bootstrap --from-literal=password="$PG_BOOTSTRAP"
   unset PG_BOOTSTRAP
 fi
+# Vault's TLS certificate from the deployment's own CA (docs/operations.md, step "tls").
+if ! kubectl -n vault get secret vault-tls >/dev/null 2>&1; then
+  ca="${ROTOR_CA_DIR:-$HOME/rotor-ca}"
+  out="$(mktemp -d)"
+  npx rotor tls issue --ca-dir "$ca" --name vault --out "$out" \
+    --dns vault-active.vault.svc,vault-standby.vault.svc,vault.vault.svc,vault-internal.vault.svc,'*.vault-internal.vault.svc' \
+    --dns vault-0.vault-internal.vault.svc,vault-1.vault-internal.vault.svc,vault-2.vault-internal.vault.svc,localhost --ip 127.0.0.1
+  kubectl -n vault create secret generic vault-tls --type=kubernetes.io/tls \
+    --from-file=tls.crt="$out/vault.crt" --from-file=tls.key="$out/vault.key" --from-file=ca.crt="$ca/ca.crt"
+  for ns in app monitoring; do kubectl -n "$ns" create secret generic vault-ca --from-file=ca.crt="$ca/ca.crt"; done
+  rm -r "$out"
+fi
 kubectl apply -k deploy/overlays/dev
 kubectl -n vault wait --for=condition=Ready pod -l app.kubernetes.io/name=vault,component=server --timeout=600s
 kubectl -n db wait --for=condition=Ready pod -l app.kubernetes.io/name=postgres --timeout=300s

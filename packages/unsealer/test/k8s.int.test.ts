@@ -291,6 +291,9 @@ describe('unsealer Kubernetes drivers against a real kube-apiserver', { timeout:
     // The Deployment's args; only what differs outside a pod is replaced.
     const args = shippedArgs()
       .filter((a) => !a.startsWith('--health-port='))
+      // TLS to the pods by their DNS names is the cluster walkthrough's (testbed/test/cluster.int):
+      // this loopback cluster serves plain HTTP and has no cluster DNS.
+      .filter((a) => !/^--(k8s-scheme|k8s-pod-dns|ca-cert)=/.test(a))
       .map((a) => (a.startsWith('--k8s-port=') ? `--k8s-port=${podOptions().port}` : a))
       .map((a) => (a.startsWith('--envelope-key-file=') ? `--envelope-key-file=${envelopeFile}` : a))
       // The ConfigMap mounted from deploy/vault/config.yaml (checked at start; applied only right after an init).
