@@ -63,6 +63,9 @@ describe('scaffoldService', () => {
     const direct = annotations('direct');
     assert.equal(direct.a['vault.hashicorp.com/agent-inject'], undefined);
     assert.deepEqual([direct.env.CREDENTIALS_MODE, direct.env.VAULT_AUTH_ROLE, direct.env.VAULT_DB_ROLE], ['vault', 'orders-api-creds-role', 'orders-api-db-role']);
+    // Over TLS, trusting the CA of the namespace's vault-ca Secret: the agent by annotation, direct mode by VAULT_CACERT.
+    assert.deepEqual([direct.env.VAULT_ADDR, direct.env.VAULT_CACERT], ['https://vault-active.vault.svc:8200', '/etc/rotor/vault-ca/ca.crt']);
+    for (const agent of [init, sidecar]) assert.deepEqual([agent.a['vault.hashicorp.com/tls-secret'], agent.a['vault.hashicorp.com/ca-cert']], ['vault-ca', '/vault/tls/ca.crt']);
     assert.match(scaffoldService(input({ mode: 'direct' }), template).vault.policyHcl, /sys\/leases\/revoke/);
     const kinds = (mode: ScaffoldInput['mode']) => scaffoldService(input({ mode }), template).kubernetes.map((o) => o.kind);
     assert.deepEqual(kinds('init-container'), ['ServiceAccount', 'Role', 'RoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'NetworkPolicy']);

@@ -107,6 +107,10 @@ function policyHcl(input: ScaffoldInput, names: ScaffoldNames): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The Secret with Vault's CA in the service's namespace, and where direct mode mounts it. */
+const VAULT_CA_SECRET = 'vault-ca';
+const VAULT_CA_MOUNT = '/etc/rotor/vault-ca';
+
 export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): Scaffold {
   const names = namesOf(input.name);
   const credsPath = `${input.mount}/creds/${names.databaseRole}`;
@@ -124,13 +128,17 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
           'vault.hashicorp.com/agent-inject-template-db-creds.json': agentTemplate(shippedTemplate, credsPath),
           'vault.hashicorp.com/agent-run-as-user': '10001',
           'vault.hashicorp.com/agent-run-as-group': '10001',
+          // Vault serves TLS: the agent trusts the CA of the namespace's vault-ca Secret (docs/operations.md, step "tls").
+          'vault.hashicorp.com/tls-secret': VAULT_CA_SECRET,
+          'vault.hashicorp.com/ca-cert': '/vault/tls/ca.crt',
         };
 
   const credentialsEnv =
     input.mode === 'direct'
       ? [
           { name: 'CREDENTIALS_MODE', value: 'vault' },
-          { name: 'VAULT_ADDR', value: 'http://vault-active.vault.svc:8200' },
+          { name: 'VAULT_ADDR', value: 'https://vault-active.vault.svc:8200' },
+          { name: 'VAULT_CACERT', value: `${VAULT_CA_MOUNT}/ca.crt` },
           { name: 'VAULT_AUTH_METHOD', value: 'kubernetes' },
           { name: 'VAULT_AUTH_MOUNT', value: input.authMount },
           { name: 'VAULT_AUTH_ROLE', value: names.authRole },
@@ -186,6 +194,7 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
             serviceAccountName: names.serviceAccount,
             terminationGracePeriodSeconds: 40,
             securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+            ...(input.mode === 'direct' ? { volumes: [{ name: VAULT_CA_SECRET, secret: { secretName: VAULT_CA_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } : {}),
             containers: [
               {
                 name: input.name,
@@ -198,6 +207,7 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
                   ...credentialsEnv,
                   ...evictionEnv,
                 ],
+                ...(input.mode === 'direct' ? { volumeMounts: [{ name: VAULT_CA_SECRET, mountPath: VAULT_CA_MOUNT, readOnly: true }] } : {}),
                 ports: [{ name: 'http', containerPort: input.port }],
                 readinessProbe: { httpGet: { path: '/readyz', port: input.port }, periodSeconds: 2, failureThreshold: 1 },
                 livenessProbe: { httpGet: { path: '/healthz', port: input.port }, periodSeconds: 10 },
@@ -244,6 +254,7 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
       { file: 'deploy/vault/injector.yaml', change: `MutatingWebhookConfiguration namespaceSelector: add ${input.namespace} to the values` },
       { file: 'deploy/monitoring/prometheus.yaml', change: `scrape config rotor-pods: add ${input.namespace} to kubernetes_sd_configs namespaces` },
       { file: 'deploy/network-policies/policies.yaml', change: `NetworkPolicy db/postgres: allow ${input.name} pods of namespace ${input.namespace}; vault-server: allow namespace ${input.namespace}; default-deny and allow-dns for it` },
+      { file: 'docs/operations.md', change: `install step "tls": add ${input.namespace} to the namespaces that get the vault-ca Secret (the CA Vault's certificate must chain to)` },
     );
   }
 
