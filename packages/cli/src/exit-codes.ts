@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@rotor/vault-client';
+
 /**
  * Exit codes of `rotor`, stable for scripts and CI (documented in docs/cli.md).
  */
@@ -21,13 +23,20 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** An expected failure: the CLI prints its message (no stack) and exits with its code. */
-export class CliError extends Error {
-  readonly exitCode: ExitCode;
+/** A CliError's code: its exit code's name, e.g. CLI_VAULT for exit code 4. */
+export type CliErrorCode = `CLI_${Exclude<keyof typeof ExitCode, 'OK'>}`;
 
+const EXIT_CODE_NAMES = new Map<number, string>(Object.entries(ExitCode).map(([name, code]) => [code, name]));
+
+/** An expected failure: the CLI prints its message (no stack) and exits with its code. */
+export class CliError extends CodedError<CliErrorCode, { exitCode: ExitCode }> {
   constructor(exitCode: ExitCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'CliError';
-    this.exitCode = exitCode;
+    super(`CLI_${EXIT_CODE_NAMES.get(exitCode) ?? 'INTERNAL'}` as CliErrorCode, message, { exitCode }, options);
+  }
+
+  get exitCode(): ExitCode {
+    return this.context.exitCode;
   }
 }
+
+export const isCliError = errorGuard(CliError);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { VaultClient } from '@rotor/vault-client';
+import { VaultClient, errorMessage } from '@rotor/vault-client';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { integer } from './k8s-options.ts';
 import { caCertOf, vaultAddressOf, type VaultOptions } from './vault-options.ts';
@@ -46,7 +46,7 @@ export async function kubernetesLogin(options: KubernetesLoginOptions & { k8sRol
       report(`logged in to ${address} with kubernetes auth (mount ${options.k8sMount}, role ${options.k8sRole}, policies ${auth.tokenPolicies.join(',')})`);
       return anonymous.withToken(auth.clientToken);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       if (Date.now() >= deadline) throw new CliError(ExitCode.VAULT, `kubernetes login (mount ${options.k8sMount}, role ${options.k8sRole}) failed: ${reason}`, { cause: err });
       if (reason !== last) report(`kubernetes login refused, retrying until the --login-timeout: ${reason}`);
       last = reason;

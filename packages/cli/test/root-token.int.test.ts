@@ -159,7 +159,7 @@ describe('no standing root token: bootstrap, kubernetes login, break-glass', { t
     const other = await anonymous.auth.loginKubernetes({ role: 'rotor-configure', jwt: readFileSync(appJwtFile, 'utf8') }).catch((e: unknown) => e);
     assert.ok(isVaultError(other) && other.status === 403, `app/app-auth must not log in as rotor-configure: ${String(other)}`);
     console.log(`# app/app-auth as rotor-configure: ${other.message.split('\n').join(' ')}`);
-    await configure.request('POST', 'auth/token/revoke-self');
+    await configure.auth.revokeSelf();
   });
 
   it('a database user\'s name shows the service account and namespace that asked (username_template), as a real PostgreSQL role', async () => {
@@ -213,7 +213,7 @@ describe('no standing root token: bootstrap, kubernetes login, break-glass', { t
     assert.deepEqual(self.data.policies, ['root']);
     const attempt = await root.request('GET', 'sys/generate-root/attempt');
     assert.equal((attempt as { started: boolean }).started, false, 'no attempt left in progress');
-    await root.request('POST', 'auth/token/revoke-self');
+    await root.auth.revokeSelf();
     const denied = await root.request('GET', 'auth/token/lookup-self').catch((e: unknown) => e);
     assert.ok(isVaultError(denied) && denied.status === 403, String(denied));
     harvest.add('root token', token);

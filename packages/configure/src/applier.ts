@@ -1,5 +1,4 @@
-import type { VaultClient } from '@rotor/vault-client';
-import { isVaultError } from '@rotor/vault-client';
+import { errorMessage, type VaultClient } from '@rotor/vault-client';
 import { ConfigureError, ConfigureErrorCode } from './errors.ts';
 import type { Action, Change, Plan } from './plan-types.ts';
 import { revealSecrets } from './secret.ts';
@@ -29,7 +28,7 @@ export async function applyPlan(client: VaultClient, plan: Plan, options: ApplyO
           idempotent: action.idempotent,
         });
       } catch (cause) {
-        const detail = isVaultError(cause) ? cause.message : cause instanceof Error ? cause.message : String(cause);
+        const detail = errorMessage(cause);
         throw new ConfigureError(
           ConfigureErrorCode.APPLY,
           `${change.op} ${change.id} failed at ${action.method} ${action.path} after ${writes} successful write(s): ${detail}`,

@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from '@rotor/vault-client';
+
 /**
  * Stable error codes of the configure package. Messages may change; codes may not.
  */
@@ -29,22 +31,18 @@ export function formatIssue(issue: ConfigIssue): string {
 }
 
 /** The one error type of the package. Messages never carry secret values. */
-export class ConfigureError extends Error {
-  readonly code: ConfigureErrorCode;
-  /** For INVALID: every problem found, in file order. */
-  readonly issues: readonly ConfigIssue[];
-
+export class ConfigureError extends CodedError<ConfigureErrorCode, { issues: readonly ConfigIssue[] }> {
   constructor(code: ConfigureErrorCode, message: string, options: { issues?: ConfigIssue[]; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ConfigureError';
-    this.code = code;
-    this.issues = options.issues ?? [];
+    super(code, message, { issues: options.issues ?? [] }, { cause: options.cause });
+  }
+
+  /** For INVALID: every problem found, in file order. */
+  get issues(): readonly ConfigIssue[] {
+    return this.context.issues;
   }
 }
 
-export function isConfigureError(err: unknown): err is ConfigureError {
-  return err instanceof ConfigureError;
-}
+export const isConfigureError = errorGuard(ConfigureError);
 
 /** The error for a file with problems: its message lists them all as file:line:col. */
 export function invalidConfig(issues: ConfigIssue[]): ConfigureError {

@@ -1,4 +1,4 @@
-import type { VaultClient } from '@rotor/vault-client';
+import { errorMessage, type VaultClient } from '@rotor/vault-client';
 import { ConfigureError, ConfigureErrorCode } from './errors.ts';
 import { KINDS } from './kinds/index.ts';
 import { emptyLiveState } from './live.ts';
@@ -12,7 +12,7 @@ export async function readLiveState(client: VaultClient, desired: DesiredConfig)
     try {
       await kind.read(client, desired, live);
     } catch (cause) {
-      const detail = cause instanceof Error ? cause.message : String(cause);
+      const detail = errorMessage(cause);
       throw new ConfigureError(ConfigureErrorCode.READ, `reading ${kind.name} state from Vault failed: ${detail}`, { cause });
     }
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isVaultError, VaultErrorCode } from '@rotor/vault-client';
+import { unlessNotFound } from '@rotor/vault-client';
 import type { VaultClient } from '@rotor/vault-client';
 import type { Body } from './model.ts';
 
@@ -10,12 +10,12 @@ const listKeys = z.object({ data: z.object({ keys: z.array(z.string()) }) }).tra
 
 /** The `data` of a read, or undefined when nothing is there. */
 export async function readBody(client: VaultClient, path: string): Promise<Body | undefined> {
-  return unlessNotFound(client.request('GET', path, { schema: dataBody }));
+  return unlessNotFound(client.request('GET', path, { schema: dataBody }), { evenWithErrors: true });
 }
 
 /** The names under a path (LIST); none when the path is empty. */
 export async function listNames(client: VaultClient, path: string): Promise<string[]> {
-  return (await unlessNotFound(client.request('LIST', path, { schema: listKeys }))) ?? [];
+  return (await unlessNotFound(client.request('LIST', path, { schema: listKeys }), { evenWithErrors: true })) ?? [];
 }
 
 /** Reads every name with `read`, a few at a time; names that read as nothing are left out. */
@@ -30,13 +30,4 @@ export async function readAll<T>(names: readonly string[], read: (name: string) 
   };
   await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
   return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
-}
-
-async function unlessNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
-  try {
-    return await pending;
-  } catch (err) {
-    if (isVaultError(err) && err.code === VaultErrorCode.NOT_FOUND) return undefined;
-    throw err;
-  }
 }

@@ -1,18 +1,29 @@
+import { CodedError, errorGuard } from '@rotor/vault-client';
+
 /**
  * Error catalogue of @rotor/db-credentials. Codes are stable (callers and
  * metrics key on them); messages may change. Errors carry context such as the
  * lease id, username or file path, never a password or token.
  */
-export type DbCredentialsErrorCode =
-  | 'DBCREDS_ALREADY_STARTED'
-  | 'DBCREDS_NOT_STARTED'
-  | 'DBCREDS_STOPPED'
-  | 'DBCREDS_FILE_INVALID'
-  | 'DBCREDS_VERIFY_FAILED'
-  | 'DBCREDS_EXPIRED'
-  | 'DBCREDS_REFUSED'
-  | 'DBCREDS_VAULT'
-  | 'DBCREDS_LOGIN';
+export const DbCredentialsErrorCode = {
+  ALREADY_STARTED: 'DBCREDS_ALREADY_STARTED',
+  NOT_STARTED: 'DBCREDS_NOT_STARTED',
+  STOPPED: 'DBCREDS_STOPPED',
+  /** The agent's file is missing, unreadable or not credentials. */
+  FILE_INVALID: 'DBCREDS_FILE_INVALID',
+  /** New credentials failed their one verifying query: the current ones stay. */
+  VERIFY_FAILED: 'DBCREDS_VERIFY_FAILED',
+  /** The current credentials are past their expiry: queries are refused until new ones come. */
+  EXPIRED: 'DBCREDS_EXPIRED',
+  /** The database refused the credentials (login or privileges): revoked or not yet granted. */
+  REFUSED: 'DBCREDS_REFUSED',
+  /** Reading credentials from Vault failed. */
+  VAULT: 'DBCREDS_VAULT',
+  /** Logging in to Vault failed. */
+  LOGIN: 'DBCREDS_LOGIN',
+} as const;
+
+export type DbCredentialsErrorCode = (typeof DbCredentialsErrorCode)[keyof typeof DbCredentialsErrorCode];
 
 export interface DbCredentialsErrorContext {
   leaseId?: string;
@@ -21,18 +32,10 @@ export interface DbCredentialsErrorContext {
   reason?: string;
 }
 
-export class DbCredentialsError extends Error {
-  readonly code: DbCredentialsErrorCode;
-  readonly context: DbCredentialsErrorContext;
-
+export class DbCredentialsError extends CodedError<DbCredentialsErrorCode, DbCredentialsErrorContext> {
   constructor(code: DbCredentialsErrorCode, message: string, context: DbCredentialsErrorContext = {}, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'DbCredentialsError';
-    this.code = code;
-    this.context = context;
+    super(code, message, context, options);
   }
 }
 
-export function isDbCredentialsError(err: unknown, code?: DbCredentialsErrorCode): err is DbCredentialsError {
-  return err instanceof DbCredentialsError && (code === undefined || err.code === code);
-}
+export const isDbCredentialsError = errorGuard(DbCredentialsError);

@@ -1,4 +1,4 @@
-export { DbCredentialsError, isDbCredentialsError, type DbCredentialsErrorCode, type DbCredentialsErrorContext } from './errors.ts';
+export { DbCredentialsError, DbCredentialsErrorCode, isDbCredentialsError, type DbCredentialsErrorContext } from './errors.ts';
 export { createDbCredentials, describeCredentials, sameLogin, type DbCredentials, type DbCredentialsInit } from './credentials.ts';
 export type { CredentialSource, CredentialListener, RotationReason } from './source.ts';
 export { CredentialMetrics, type PoolStats } from './metrics.ts';

@@ -1,5 +1,9 @@
 // Timing decisions as pure functions of (lease, now, random): no clock, no
 // timers here, so every branch is table-tested.
+import { backoffDelay, type BackoffPolicy } from '@rotor/vault-client';
+
+// The one backoff lives in vault-client; re-exported because this package's API has long had it here.
+export { backoffDelay, type BackoffPolicy };
 
 /** A lease (of credentials or of a token) as last granted. */
 export interface LeaseTerm {
@@ -39,18 +43,7 @@ export function isTruncated(requestedSec: number, grantedSec: number): boolean {
   return grantedSec < requestedSec;
 }
 
-export interface BackoffPolicy {
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseDelayMs: 250, maxDelayMs: 10_000 };
-
-/** Exponential backoff with equal jitter: half fixed, half random, capped. */
-export function backoffDelay(attempt: number, random: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt));
-  return ceiling / 2 + (ceiling / 2) * random;
-}
 
 /**
  * Next retry after a failed renewal: backoff, but while the lease is still

@@ -1,26 +1,14 @@
-import { isVaultError, VaultErrorCode } from '@rotor/vault-client';
+import { classifyVaultFailure } from '@rotor/vault-client';
 
-/** Closed set of reasons (a metric label) for a failed call to Vault. */
-export type VaultFailure = 'unreachable' | 'denied' | 'lease-invalid' | 'other';
+/**
+ * Closed set of reasons (a metric label) for a failed call of the lease source: Vault's own
+ * classes, with "rejected" (400, 404) named for what it means here: the lease is gone.
+ */
+export type LeaseFailure = 'unreachable' | 'untrusted' | 'denied' | 'lease-invalid' | 'other';
 
-export function classifyVaultFailure(err: unknown): VaultFailure {
-  if (!isVaultError(err)) return 'other';
-  switch (err.code) {
-    case VaultErrorCode.NETWORK:
-    case VaultErrorCode.TIMEOUT:
-    case VaultErrorCode.UNAVAILABLE:
-    case VaultErrorCode.SEALED:
-    case VaultErrorCode.RATE_LIMITED:
-    case VaultErrorCode.REDIRECT:
-      return 'unreachable';
-    case VaultErrorCode.PERMISSION_DENIED:
-      return 'denied';
-    case VaultErrorCode.BAD_REQUEST:
-    case VaultErrorCode.NOT_FOUND:
-      return 'lease-invalid';
-    default:
-      return 'other';
-  }
+export function classifyLeaseFailure(err: unknown): LeaseFailure {
+  const failure = classifyVaultFailure(err);
+  return failure === 'rejected' ? 'lease-invalid' : failure;
 }
 
 /**
@@ -28,7 +16,7 @@ export function classifyVaultFailure(err: unknown): VaultFailure {
  * credentials stay valid meanwhile); lease unknown (revoked, expired) -> new
  * credentials; token refused -> log in again first.
  */
-export function nextStepAfterRenewalFailure(failure: VaultFailure): 'retry' | 'reissue' | 'relogin' {
+export function nextStepAfterRenewalFailure(failure: LeaseFailure): 'retry' | 'reissue' | 'relogin' {
   if (failure === 'lease-invalid') return 'reissue';
   if (failure === 'denied') return 'relogin';
   return 'retry';

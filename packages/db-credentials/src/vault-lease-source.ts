@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { VaultClient } from '@rotor/vault-client';
+import { errorMessage, type VaultClient } from '@rotor/vault-client';
 import { createDbCredentials, describeCredentials, sameLogin, withLifetime, type DbCredentials } from './credentials.ts';
 import { DbCredentialsError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -18,7 +18,7 @@ import {
   type RenewalPolicy,
 } from './timing.ts';
 import { setLongTimeout, type LongTimer } from './long-timer.ts';
-import { classifyVaultFailure, nextStepAfterRenewalFailure } from './vault-failures.ts';
+import { classifyLeaseFailure, nextStepAfterRenewalFailure, type LeaseFailure } from './vault-failures.ts';
 import { describeLogin, login, type TokenGrant, type VaultLogin } from './vault-login.ts';
 
 export interface VaultLeaseSourceOptions {
@@ -108,14 +108,14 @@ export class VaultLeaseSource implements CredentialSource {
       try {
         this.#setToken(await login(this.#base, this.#login, this.#now));
       } catch (err) {
-        throw new DbCredentialsError('DBCREDS_LOGIN', `Vault login (${this.#login.method}) failed: ${errorText(err)}`, {}, { cause: err });
+        throw new DbCredentialsError('DBCREDS_LOGIN', `Vault login (${this.#login.method}) failed: ${errorMessage(err)}`, {}, { cause: err });
       }
       this.#log.info({ login: describeLogin(this.#login), tokenTtlSec: this.#token?.durationSec }, 'logged in to Vault');
       let creds: DbCredentials;
       try {
         creds = await this.#issue();
       } catch (err) {
-        throw new DbCredentialsError('DBCREDS_VAULT', `reading ${this.#mount}/creds/${this.#role} failed: ${errorText(err)}`, {}, { cause: err });
+        throw new DbCredentialsError('DBCREDS_VAULT', `reading ${this.#mount}/creds/${this.#role} failed: ${errorMessage(err)}`, {}, { cause: err });
       }
       this.#log.info({ creds: describeCredentials(creds) }, 'issued credentials');
       this.#scheduleLeaseRenewal();
@@ -365,10 +365,10 @@ export class VaultLeaseSource implements CredentialSource {
   }
 
   /** Counts and logs a failed Vault call (never with a secret); returns its class. */
-  #failed(operation: string, err: unknown, context: Record<string, string>): ReturnType<typeof classifyVaultFailure> {
-    const failure = classifyVaultFailure(err);
+  #failed(operation: string, err: unknown, context: Record<string, string>): LeaseFailure {
+    const failure = classifyLeaseFailure(err);
     this.#metrics.sourceErrors.inc({ source: KIND, reason: `${operation}-${failure}` });
-    this.#log.warn({ operation, failure, ...context, err: errorText(err) }, 'Vault call failed');
+    this.#log.warn({ operation, failure, ...context, err: errorMessage(err) }, 'Vault call failed');
     return failure;
   }
 
@@ -388,13 +388,9 @@ export class VaultLeaseSource implements CredentialSource {
     const token = this.#token;
     if (!token?.canRelogin) return;
     try {
-      await token.client.request('PUT', 'auth/token/revoke-self', { idempotent: true });
+      await token.client.auth.revokeSelf();
     } catch (err) {
       this.#failed('revoke-token', err, {});
     }
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, expiryTime, isTruncated, renewalTime, retryTime } from '../src/timing.ts';
+import { expiryTime, isTruncated, renewalTime, retryTime } from '../src/timing.ts';
 
 describe('renewalTime', () => {
   const cases: { name: string; durationSec: number; random: number; want: number | undefined }[] = [
@@ -42,22 +42,6 @@ describe('isTruncated', () => {
   ];
   for (const [requested, granted, want] of cases) {
     it(`asked ${requested}s, granted ${granted}s -> ${want}`, () => assert.equal(isTruncated(requested, granted), want));
-  }
-});
-
-describe('backoffDelay', () => {
-  const policy = { baseDelayMs: 100, maxDelayMs: 1_000 };
-  const cases: [attempt: number, random: number, want: number][] = [
-    [0, 0, 50],
-    [0, 1, 100],
-    [1, 0.5, 150],
-    [3, 1, 800],
-    [10, 1, 1_000],
-    [10, 0, 500],
-    [-1, 1, 100],
-  ];
-  for (const [attempt, random, want] of cases) {
-    it(`attempt ${attempt}, random ${random} -> ${want} ms`, () => assert.equal(backoffDelay(attempt, random, policy), want));
   }
 });
 

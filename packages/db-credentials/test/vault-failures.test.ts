@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultError, VaultErrorCode } from '@rotor/vault-client';
-import { classifyVaultFailure, nextStepAfterRenewalFailure, type VaultFailure } from '../src/vault-failures.ts';
+import { classifyLeaseFailure, nextStepAfterRenewalFailure, type LeaseFailure } from '../src/vault-failures.ts';
 import { describeLogin } from '../src/vault-login.ts';
 
-describe('classifyVaultFailure and the step after a failed renewal', () => {
-  const cases: [code: VaultErrorCode | undefined, failure: VaultFailure, step: 'retry' | 'reissue' | 'relogin'][] = [
+describe('classifyLeaseFailure and the step after a failed renewal', () => {
+  const cases: [code: VaultErrorCode | undefined, failure: LeaseFailure, step: 'retry' | 'reissue' | 'relogin'][] = [
     [VaultErrorCode.NETWORK, 'unreachable', 'retry'],
     [VaultErrorCode.TIMEOUT, 'unreachable', 'retry'],
     [VaultErrorCode.SEALED, 'unreachable', 'retry'],
@@ -20,7 +20,7 @@ describe('classifyVaultFailure and the step after a failed renewal', () => {
   for (const [code, failure, step] of cases) {
     it(`${code ?? 'a non-Vault error'} -> ${failure} -> ${step}`, () => {
       const err = code === undefined ? new Error('boom') : new VaultError(code, 'x', { method: 'PUT', path: 'sys/leases/renew' });
-      assert.equal(classifyVaultFailure(err), failure);
+      assert.equal(classifyLeaseFailure(err), failure);
       assert.equal(nextStepAfterRenewalFailure(failure), step);
     });
   }

@@ -21,9 +21,9 @@ export class StaticDiscovery implements NodeDiscovery {
 
   constructor(addresses: readonly string[]) {
     this.#targets = addresses.map(parseAddress);
-    if (this.#targets.length === 0) throw new UnsealerError(UnsealerErrorCode.config, 'static discovery needs at least one node address');
+    if (this.#targets.length === 0) throw new UnsealerError(UnsealerErrorCode.CONFIG, 'static discovery needs at least one node address');
     const ids = new Set(this.#targets.map((t) => t.id));
-    if (ids.size !== this.#targets.length) throw new UnsealerError(UnsealerErrorCode.config, 'node addresses must be distinct');
+    if (ids.size !== this.#targets.length) throw new UnsealerError(UnsealerErrorCode.CONFIG, 'node addresses must be distinct');
     this.description = `static (${this.#targets.length} nodes)`;
   }
 
@@ -37,10 +37,10 @@ function parseAddress(text: string): NodeTarget {
   try {
     url = new URL(text);
   } catch {
-    throw new UnsealerError(UnsealerErrorCode.config, `not a node address: ${JSON.stringify(text)} (expected e.g. http://10.0.0.5:8200)`);
+    throw new UnsealerError(UnsealerErrorCode.CONFIG, `not a node address: ${JSON.stringify(text)} (expected e.g. http://10.0.0.5:8200)`);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.username || url.password) {
-    throw new UnsealerError(UnsealerErrorCode.config, `not a node address: ${url.origin} (expected scheme://host:port, nothing else)`);
+    throw new UnsealerError(UnsealerErrorCode.CONFIG, `not a node address: ${url.origin} (expected scheme://host:port, nothing else)`);
   }
   return { id: url.origin, address: url.origin };
 }

@@ -25,7 +25,7 @@ export function parseEnvelopeKey(content: Buffer, where: string): Buffer {
   for (const candidate of [Buffer.from(text, 'base64'), /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : undefined]) {
     if (candidate?.length === 32) return candidate;
   }
-  throw new UnsealerError(UnsealerErrorCode.config, `${where}: an envelope key must be 32 bytes (raw, base64 or hex)`);
+  throw new UnsealerError(UnsealerErrorCode.CONFIG, `${where}: an envelope key must be 32 bytes (raw, base64 or hex)`);
 }
 
 export function seal(plaintext: Buffer, key: Buffer, iv: Buffer = randomBytes(IV_BYTES)): Buffer {
@@ -49,13 +49,13 @@ export function open(sealed: Buffer, key: Buffer, where: string): Buffer {
   }
   const parsed = envelopeSchema.safeParse(json);
   if (!parsed.success) {
-    throw new UnsealerError(UnsealerErrorCode.keyFormat, `${where}: not an encrypted envelope (stored without encryption?)`);
+    throw new UnsealerError(UnsealerErrorCode.KEY_FORMAT, `${where}: not an encrypted envelope (stored without encryption?)`);
   }
   try {
     const decipher = createDecipheriv(ALGORITHM, key, Buffer.from(parsed.data.iv, 'base64'));
     decipher.setAuthTag(Buffer.from(parsed.data.tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(parsed.data.data, 'base64')), decipher.final()]);
   } catch {
-    throw new UnsealerError(UnsealerErrorCode.keyFormat, `${where}: the envelope does not open with this key (wrong key or tampered data)`);
+    throw new UnsealerError(UnsealerErrorCode.KEY_FORMAT, `${where}: the envelope does not open with this key (wrong key or tampered data)`);
   }
 }

@@ -1,30 +1,32 @@
+import { CodedError, errorGuard } from '@rotor/vault-client';
+
 /**
  * The unsealer's error catalogue. Codes are stable (callers and exit codes key
  * on them); messages may change. No message ever carries a key or a token.
  */
 export const UnsealerErrorCode = {
   /** A lifecycle call in the wrong state (start twice, use after stop). */
-  illegalState: 'UNSEALER_ILLEGAL_STATE',
+  ILLEGAL_STATE: 'UNSEALER_ILLEGAL_STATE',
   /** Bad configuration (shares/threshold, addresses, key-store spec). */
-  config: 'UNSEALER_CONFIG',
+  CONFIG: 'UNSEALER_CONFIG',
   /** The stored keys do not unseal the cluster: they belong to another one. */
-  wrongKeys: 'UNSEALER_WRONG_KEYS',
+  WRONG_KEYS: 'UNSEALER_WRONG_KEYS',
   /** Unsealed nodes report different cluster ids: two clusters behind one name. */
-  splitCluster: 'UNSEALER_SPLIT_CLUSTER',
+  SPLIT_CLUSTER: 'UNSEALER_SPLIT_CLUSTER',
   /** The cluster is initialized but the store holds no keys. */
-  keysMissing: 'UNSEALER_KEYS_MISSING',
+  KEYS_MISSING: 'UNSEALER_KEYS_MISSING',
   /** The key store refuses to write because keys are already there. */
-  keysExist: 'UNSEALER_KEYS_EXIST',
+  KEYS_EXIST: 'UNSEALER_KEYS_EXIST',
   /** The key store cannot be read or written. */
-  keyStore: 'UNSEALER_KEY_STORE',
+  KEY_STORE: 'UNSEALER_KEY_STORE',
   /** Stored keys cannot be decrypted or parsed. */
-  keyFormat: 'UNSEALER_KEY_FORMAT',
+  KEY_FORMAT: 'UNSEALER_KEY_FORMAT',
   /** A node did not answer or refused an operation. */
-  node: 'UNSEALER_NODE',
+  NODE: 'UNSEALER_NODE',
   /** Leader election failed (lock or Lease unavailable). */
-  election: 'UNSEALER_ELECTION',
+  ELECTION: 'UNSEALER_ELECTION',
   /** Node discovery failed. */
-  discovery: 'UNSEALER_DISCOVERY',
+  DISCOVERY: 'UNSEALER_DISCOVERY',
 } as const;
 
 export type UnsealerErrorCode = (typeof UnsealerErrorCode)[keyof typeof UnsealerErrorCode];
@@ -34,22 +36,15 @@ export interface UnsealerErrorContext {
   node?: string;
 }
 
-export class UnsealerError extends Error {
-  readonly code: UnsealerErrorCode;
-  readonly node: string | undefined;
+export class UnsealerError extends CodedError<UnsealerErrorCode, UnsealerErrorContext> {
   constructor(code: UnsealerErrorCode, message: string, options?: ErrorOptions & UnsealerErrorContext) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'UnsealerError';
-    this.code = code;
-    this.node = options?.node;
+    super(code, message, options?.node === undefined ? {} : { node: options.node }, options);
+  }
+
+  /** Which node the error concerns, if one. */
+  get node(): string | undefined {
+    return this.context.node;
   }
 }
 
-export function isUnsealerError(err: unknown): err is UnsealerError {
-  return err instanceof UnsealerError;
-}
-
-/** A message for logs and users, safe whatever `err` is. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export const isUnsealerError = errorGuard(UnsealerError);

@@ -1,7 +1,8 @@
 import { link, open as openFile, readFile, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import { UnsealerError, UnsealerErrorCode, describeError } from './errors.ts';
+import { errorMessage } from '@rotor/vault-client';
+import { UnsealerError, UnsealerErrorCode } from './errors.ts';
 import { KeyCodec, type KeyStore } from './key-store.ts';
 import type { UnsealKeys } from './keys.ts';
 
@@ -30,7 +31,7 @@ export class FileKeyStore implements KeyStore {
       bytes = await readFile(this.#path);
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
-      throw new UnsealerError(UnsealerErrorCode.keyStore, `${this.description}: cannot read (${errnoOf(err) ?? describeError(err)})`, {
+      throw new UnsealerError(UnsealerErrorCode.KEY_STORE, `${this.description}: cannot read (${errnoOf(err) ?? errorMessage(err)})`, {
         cause: err,
       });
     }
@@ -41,7 +42,7 @@ export class FileKeyStore implements KeyStore {
     const dir = dirname(this.#path);
     const temp = `${dir}/.${basename(this.#path)}.${randomBytes(6).toString('hex')}.tmp`;
     const fail = (err: unknown): UnsealerError =>
-      new UnsealerError(UnsealerErrorCode.keyStore, `${this.description}: cannot write (${errnoOf(err) ?? describeError(err)})`, {
+      new UnsealerError(UnsealerErrorCode.KEY_STORE, `${this.description}: cannot write (${errnoOf(err) ?? errorMessage(err)})`, {
         cause: err,
       });
     try {
@@ -60,7 +61,7 @@ export class FileKeyStore implements KeyStore {
       await link(temp, this.#path);
     } catch (err) {
       if (errnoOf(err) === 'EEXIST') {
-        throw new UnsealerError(UnsealerErrorCode.keysExist, `${this.description}: keys are already stored; refusing to overwrite`);
+        throw new UnsealerError(UnsealerErrorCode.KEYS_EXIST, `${this.description}: keys are already stored; refusing to overwrite`);
       }
       throw fail(err);
     } finally {

@@ -1,7 +1,8 @@
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { UnsealerError, UnsealerErrorCode, describeError } from './errors.ts';
+import { errorMessage } from '@rotor/vault-client';
+import { UnsealerError, UnsealerErrorCode } from './errors.ts';
 import {
   checkElectionTiming,
   decideLease,
@@ -52,7 +53,7 @@ export class FileLockElection implements LeaderElection {
     this.#leaseMs = options.leaseMs ?? 15_000;
     this.#renewDeadlineMs = options.renewDeadlineMs ?? defaultRenewDeadlineMs(this.#leaseMs);
     const problem = checkElectionTiming(this.#leaseMs, this.#renewDeadlineMs);
-    if (problem) throw new UnsealerError(UnsealerErrorCode.config, `${this.description}: ${problem}`);
+    if (problem) throw new UnsealerError(UnsealerErrorCode.CONFIG, `${this.description}: ${problem}`);
     this.#now = options.now ?? Date.now;
   }
 
@@ -66,7 +67,7 @@ export class FileLockElection implements LeaderElection {
     try {
       won = await this.#tryAcquire();
     } catch (err) {
-      throw new UnsealerError(UnsealerErrorCode.election, `${this.description}: ${errnoOf(err) ?? describeError(err)}`, { cause: err });
+      throw new UnsealerError(UnsealerErrorCode.ELECTION, `${this.description}: ${errnoOf(err) ?? errorMessage(err)}`, { cause: err });
     }
     this.#renewStartedAt = won ? started : undefined;
     return won;

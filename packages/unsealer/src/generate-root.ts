@@ -4,8 +4,8 @@
 // only, never logged; the caller revokes it when done.
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { VaultClient } from '@rotor/vault-client';
-import { UnsealerError, UnsealerErrorCode, describeError } from './errors.ts';
+import { VaultClient, errorMessage } from '@rotor/vault-client';
+import { UnsealerError, UnsealerErrorCode } from './errors.ts';
 import type { UnsealKeys } from './keys.ts';
 
 const status = z.object({
@@ -40,7 +40,7 @@ export function decodeRootToken(encoded: string, otp: string): string {
   const bytes = Buffer.from(encoded, 'base64');
   const pad = Buffer.from(otp, 'utf8');
   if (bytes.length !== pad.length) {
-    throw new UnsealerError(UnsealerErrorCode.node, `generate-root: the encoded token has ${bytes.length} bytes, the one-time pad ${pad.length}`);
+    throw new UnsealerError(UnsealerErrorCode.NODE, `generate-root: the encoded token has ${bytes.length} bytes, the one-time pad ${pad.length}`);
   }
   return Buffer.from(bytes.map((b, i) => b ^ (pad[i] ?? 0))).toString('utf8');
 }
@@ -59,12 +59,12 @@ export interface GenerateRootOptions {
 export async function generateRoot(address: string, keys: UnsealKeys, options: GenerateRootOptions = {}): Promise<GeneratedRoot> {
   const client = new VaultClient({ address, timeoutMs: 30_000, retry: { attempts: 1 }, ...(options.caCert !== undefined ? { caCert: options.caCert } : {}) });
   const fail = (step: string, err: unknown): UnsealerError =>
-    err instanceof UnsealerError ? err : new UnsealerError(UnsealerErrorCode.node, `${address}: generate-root ${step} failed: ${describeError(err)}`, { node: address, cause: err });
+    err instanceof UnsealerError ? err : new UnsealerError(UnsealerErrorCode.NODE, `${address}: generate-root ${step} failed: ${errorMessage(err)}`, { node: address, cause: err });
   try {
     const current = await client.request('GET', 'sys/generate-root/attempt', { schema: status });
     if (current?.started) {
       if (!options.cancelExisting) {
-        throw new UnsealerError(UnsealerErrorCode.node, `${address}: a generate-root attempt is already in progress (${current.progress}/${current.required} shares); pass --cancel-existing to cancel it`, { node: address });
+        throw new UnsealerError(UnsealerErrorCode.NODE, `${address}: a generate-root attempt is already in progress (${current.progress}/${current.required} shares); pass --cancel-existing to cancel it`, { node: address });
       }
       await client.request('DELETE', 'sys/generate-root/attempt');
     }
@@ -89,5 +89,5 @@ export async function generateRoot(address: string, keys: UnsealKeys, options: G
     throw fail('update', err);
   }
   await client.request('DELETE', 'sys/generate-root/attempt').catch(() => undefined);
-  throw new UnsealerError(UnsealerErrorCode.wrongKeys, `${address}: generate-root did not complete with the ${keys.shares} stored shares`, { node: address });
+  throw new UnsealerError(UnsealerErrorCode.WRONG_KEYS, `${address}: generate-root did not complete with the ${keys.shares} stored shares`, { node: address });
 }

@@ -32,7 +32,7 @@ export class HealthServer {
 
   /** Listens on host:port (port 0 picks a free one); returns the bound port. */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    if (this.#state !== 'new') throw new UnsealerError(UnsealerErrorCode.illegalState, `health server is ${this.#state}`);
+    if (this.#state !== 'new') throw new UnsealerError(UnsealerErrorCode.ILLEGAL_STATE, `health server is ${this.#state}`);
     this.#state = 'listening';
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
@@ -42,7 +42,7 @@ export class HealthServer {
   }
 
   async close(): Promise<void> {
-    if (this.#state !== 'listening') throw new UnsealerError(UnsealerErrorCode.illegalState, `health server is ${this.#state}`);
+    if (this.#state !== 'listening') throw new UnsealerError(UnsealerErrorCode.ILLEGAL_STATE, `health server is ${this.#state}`);
     this.#state = 'closed';
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

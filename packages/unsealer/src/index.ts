@@ -1,7 +1,7 @@
-export { UnsealerError, UnsealerErrorCode, isUnsealerError, describeError } from './errors.ts';
+export { UnsealerError, UnsealerErrorCode, isUnsealerError } from './errors.ts';
 export { reconcile } from './reconcile.ts';
 export type { Action, Alarm, KeyState, NodeState, Plan, ReconcileInput, Rejection, Wait } from './reconcile.ts';
-export { backoffDelayMs, defaultTiming, type Backoff, type Timing } from './timing.ts';
+export { defaultTiming, type Timing } from './timing.ts';
 export { UnsealKeys, decodeKeys, encodeKeys } from './keys.ts';
 export { parseEnvelopeKey, seal as sealEnvelope, open as openEnvelope } from './envelope.ts';
 export { KeyCodec, type KeyStore } from './key-store.ts';

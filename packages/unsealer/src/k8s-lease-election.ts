@@ -67,7 +67,7 @@ export class KubernetesLeaseElection implements LeaderElection {
     this.#leaseSeconds = options.leaseSeconds ?? 15;
     this.#renewDeadlineMs = options.renewDeadlineSeconds !== undefined ? options.renewDeadlineSeconds * 1000 : defaultRenewDeadlineMs(this.#leaseSeconds * 1000);
     const problem = checkElectionTiming(this.#leaseSeconds * 1000, this.#renewDeadlineMs);
-    if (problem) throw new UnsealerError(UnsealerErrorCode.config, `Lease ${options.namespace}/${options.name}: ${problem}`);
+    if (problem) throw new UnsealerError(UnsealerErrorCode.CONFIG, `Lease ${options.namespace}/${options.name}: ${problem}`);
     this.description = `Lease ${options.namespace}/${options.name}`;
   }
 
@@ -82,7 +82,7 @@ export class KubernetesLeaseElection implements LeaderElection {
     try {
       lease = await this.#api.readNamespacedLease({ name, namespace });
     } catch (err) {
-      if (kubeStatus(err) !== 404) throw kubeError(UnsealerErrorCode.election, `${this.description}: read`, err);
+      if (kubeStatus(err) !== 404) throw kubeError(UnsealerErrorCode.ELECTION, `${this.description}: read`, err);
     }
     const now = this.#now();
     this.#observed = observeLease(this.#observed, lease && leaseRecord(lease), now);
@@ -112,7 +112,7 @@ export class KubernetesLeaseElection implements LeaderElection {
         return false;
       }
       // Unknown outcome: keep the last known renewal; the renew deadline ends leadership if this persists.
-      throw kubeError(UnsealerErrorCode.election, `${this.description}: write`, err);
+      throw kubeError(UnsealerErrorCode.ELECTION, `${this.description}: write`, err);
     }
     this.#observed = observeLease(this.#observed, leaseRecord(written), this.#now());
     this.#renewStartedAt = started;

@@ -55,7 +55,7 @@ export class KubernetesPodDiscovery implements NodeDiscovery {
       const pods = await this.#api.listNamespacedPod({ namespace: this.#options.namespace, labelSelector: this.#options.labelSelector });
       return podTargets(pods.items, this.#options);
     } catch (err) {
-      throw kubeError(UnsealerErrorCode.discovery, `list ${this.description}`, err);
+      throw kubeError(UnsealerErrorCode.DISCOVERY, `list ${this.description}`, err);
     }
   }
 }
@@ -79,7 +79,7 @@ export class PodWatchTrigger implements Trigger {
       path: `/api/v1/namespaces/${encodeURIComponent(this.#options.namespace)}/pods`,
       query: { labelSelector: this.#options.labelSelector },
       onEvent: (phase, pod) => fire(`pod ${pod.metadata?.name ?? '?'} ${phase.toLowerCase()}`),
-      onError: (err) => onError(kubeError(UnsealerErrorCode.discovery, `watch ${this.#options.labelSelector}`, err)),
+      onError: (err) => onError(kubeError(UnsealerErrorCode.DISCOVERY, `watch ${this.#options.labelSelector}`, err)),
     });
     this.#watch.start();
   }

@@ -31,11 +31,11 @@ export class KubernetesSecretKeyStore implements KeyStore {
       data = (await this.#api.readNamespacedSecret({ name: this.#name, namespace: this.#namespace })).data;
     } catch (err) {
       if (kubeStatus(err) === 404) return undefined;
-      throw kubeError(UnsealerErrorCode.keyStore, `${this.description}: read`, err);
+      throw kubeError(UnsealerErrorCode.KEY_STORE, `${this.description}: read`, err);
     }
     const encoded = data?.[DATA_KEY];
     if (encoded === undefined) {
-      throw new UnsealerError(UnsealerErrorCode.keyFormat, `${this.description}: the Secret has no "${DATA_KEY}" entry`);
+      throw new UnsealerError(UnsealerErrorCode.KEY_FORMAT, `${this.description}: the Secret has no "${DATA_KEY}" entry`);
     }
     return this.#codec.decode(Buffer.from(encoded, 'base64'));
   }
@@ -53,9 +53,9 @@ export class KubernetesSecretKeyStore implements KeyStore {
       });
     } catch (err) {
       if (kubeStatus(err) === 409) {
-        throw new UnsealerError(UnsealerErrorCode.keysExist, `${this.description}: keys are already stored; refusing to overwrite`);
+        throw new UnsealerError(UnsealerErrorCode.KEYS_EXIST, `${this.description}: keys are already stored; refusing to overwrite`);
       }
-      throw kubeError(UnsealerErrorCode.keyStore, `${this.description}: create`, err);
+      throw kubeError(UnsealerErrorCode.KEY_STORE, `${this.description}: create`, err);
     }
   }
 }

@@ -13,7 +13,7 @@ export class UnsealKeys {
 
   constructor(input: { keys: readonly string[]; threshold: number; rootToken?: string | undefined }) {
     if (input.keys.length === 0 || input.threshold < 1 || input.threshold > input.keys.length) {
-      throw new UnsealerError(UnsealerErrorCode.keyFormat, `unseal keys: ${input.keys.length} shares cannot meet threshold ${input.threshold}`);
+      throw new UnsealerError(UnsealerErrorCode.KEY_FORMAT, `unseal keys: ${input.keys.length} shares cannot meet threshold ${input.threshold}`);
     }
     this.#keys = [...input.keys];
     this.#rootToken = input.rootToken;
@@ -65,13 +65,13 @@ export function decodeKeys(bytes: Buffer, where: string): UnsealKeys {
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new UnsealerError(UnsealerErrorCode.keyFormat, `${where}: stored keys are not JSON (wrong or missing encryption key?)`);
+    throw new UnsealerError(UnsealerErrorCode.KEY_FORMAT, `${where}: stored keys are not JSON (wrong or missing encryption key?)`);
   }
   const parsed = documentSchema.safeParse(json);
   if (!parsed.success) {
     // Issue paths only: the values are keys.
     const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-    throw new UnsealerError(UnsealerErrorCode.keyFormat, `${where}: stored keys have an unexpected shape (${fields})`);
+    throw new UnsealerError(UnsealerErrorCode.KEY_FORMAT, `${where}: stored keys have an unexpected shape (${fields})`);
   }
   return new UnsealKeys(parsed.data);
 }

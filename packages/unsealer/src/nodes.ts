@@ -1,6 +1,6 @@
 // The Vault-facing driver: observe a node, carry out an action on it.
-import { VaultClient, VaultErrorCode, isCertificateError, isVaultError } from '@rotor/vault-client';
-import { UnsealerError, UnsealerErrorCode, describeError } from './errors.ts';
+import { VaultClient, classifyVaultFailure, isVaultError, errorMessage } from '@rotor/vault-client';
+import { UnsealerError, UnsealerErrorCode } from './errors.ts';
 import type { NodeTarget } from './discovery.ts';
 import type { NodeState, Rejection } from './reconcile.ts';
 import { UnsealKeys } from './keys.ts';
@@ -19,8 +19,7 @@ const JOIN_TIMEOUT_MS = 60_000;
  * (wrong CA) is a setting to fix: it is reported (logged with its reason), not hidden as unreachable.
  */
 function isUnreachable(err: unknown): boolean {
-  if (!isVaultError(err) || isCertificateError(err)) return false;
-  return err.code === VaultErrorCode.NETWORK || err.code === VaultErrorCode.TIMEOUT || err.code === VaultErrorCode.UNAVAILABLE;
+  return classifyVaultFailure(err) === 'unreachable';
 }
 
 export type UnsealOutcome = { unsealed: boolean; rejection?: Rejection };
@@ -110,7 +109,7 @@ export class NodeDriver {
     } catch (err) {
       throw nodeError(target, `join ${leaderAddress}`, err);
     }
-    if (!joined) throw new UnsealerError(UnsealerErrorCode.node, `${target.id}: join ${leaderAddress} was refused`, { node: target.id });
+    if (!joined) throw new UnsealerError(UnsealerErrorCode.NODE, `${target.id}: join ${leaderAddress} was refused`, { node: target.id });
   }
 
   /**
@@ -145,7 +144,7 @@ export class NodeDriver {
   /** Revokes the root token (policy "revoke"): the token revokes itself. */
   async revokeRootToken(target: NodeTarget, rootToken: string): Promise<void> {
     try {
-      await this.#client(target.address).withToken(rootToken).request('POST', 'auth/token/revoke-self', { idempotent: true });
+      await this.#client(target.address).withToken(rootToken).auth.revokeSelf();
     } catch (err) {
       throw nodeError(target, 'revoke root token', err);
     }
@@ -155,8 +154,8 @@ export class NodeDriver {
 /** Wraps a failure with the node and operation; Vault's messages carry no keys. */
 function nodeError(target: NodeTarget, operation: string, err: unknown): UnsealerError {
   if (err instanceof UnsealerError) return err;
-  if (signalAbort(err)) return new UnsealerError(UnsealerErrorCode.illegalState, `${target.id}: ${operation} aborted`, { node: target.id });
-  return new UnsealerError(UnsealerErrorCode.node, `${target.id}: ${operation} failed: ${describeError(err)}`, { node: target.id, cause: err });
+  if (signalAbort(err)) return new UnsealerError(UnsealerErrorCode.ILLEGAL_STATE, `${target.id}: ${operation} aborted`, { node: target.id });
+  return new UnsealerError(UnsealerErrorCode.NODE, `${target.id}: ${operation} failed: ${errorMessage(err)}`, { node: target.id, cause: err });
 }
 
 function signalAbort(err: unknown): boolean {

@@ -73,7 +73,7 @@ export class ConfigMapPauseSwitch implements PauseSwitch {
     try {
       this.#set(pausedFromConfigMap(await this.#api.readNamespacedConfigMap({ namespace, name })));
     } catch (err) {
-      if (kubeStatus(err) !== 404) throw kubeError(UnsealerErrorCode.config, `read ${this.description}`, err);
+      if (kubeStatus(err) !== 404) throw kubeError(UnsealerErrorCode.CONFIG, `read ${this.description}`, err);
       this.#set(false);
     }
     return this.#state;
@@ -86,7 +86,7 @@ export class ConfigMapPauseSwitch implements PauseSwitch {
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
       query: { fieldSelector: `metadata.name=${name}` },
       onEvent: (phase, object) => this.#set(phase === 'DELETED' ? false : pausedFromConfigMap(object)),
-      onError: (err) => onError(kubeError(UnsealerErrorCode.config, `watch ${this.description}`, err)),
+      onError: (err) => onError(kubeError(UnsealerErrorCode.CONFIG, `watch ${this.description}`, err)),
       // Read, then watch: the watch reports changes from now on, the read covers the gap.
       onOpen: () => void this.refresh().catch(onError),
       ...(this.#options.reopenMs !== undefined ? { reopenMs: this.#options.reopenMs } : {}),

@@ -1,7 +1,8 @@
 // The unsealer's decision step: observed nodes + key-store state -> ordered
 // actions, each with the reason it is needed, and when to look again. Pure: the
 // clock and randomness come in as inputs, I/O lives in the drivers.
-import { backoffDelayMs, type Timing } from './timing.ts';
+import { backoffDelay } from '@rotor/vault-client';
+import type { Timing } from './timing.ts';
 
 /** What one pass saw of a node. */
 export interface NodeState {
@@ -94,7 +95,7 @@ export function reconcile(input: ReconcileInput): Plan {
     return {
       actions: [{ kind: 'persist-keys', reason: 'keys-only-in-memory' }],
       waits: [],
-      wakeAt: now + backoffDelayMs(keys.failures, timing.persistRetry, input.random),
+      wakeAt: now + backoffDelay(keys.failures, input.random, timing.persistRetry),
     };
   }
 

@@ -1,9 +1,5 @@
 // Pure timing: delays are functions of (attempt, policy, random), never of a clock.
-
-export interface Backoff {
-  baseMs: number;
-  maxMs: number;
-}
+import type { BackoffPolicy } from '@rotor/vault-client';
 
 export interface Timing {
   /** Regular pass when nothing needs doing. */
@@ -13,21 +9,12 @@ export interface Timing {
   /** How long a node that got all shares may stay sealed (raft join) before they are sent again. */
   unsealGraceMs: number;
   /** Retrying to persist keys that exist only in memory. */
-  persistRetry: Backoff;
+  persistRetry: BackoffPolicy;
 }
 
 export const defaultTiming: Timing = {
   resyncMs: 5_000,
   settleMs: 100,
   unsealGraceMs: 15_000,
-  persistRetry: { baseMs: 500, maxMs: 5_000 },
+  persistRetry: { baseDelayMs: 500, maxDelayMs: 5_000 },
 };
-
-/**
- * Exponential backoff with "equal jitter": half the step is fixed so retries
- * never bunch up at zero, half is random so replicas do not retry in lockstep.
- */
-export function backoffDelayMs(failures: number, policy: Backoff, random: number): number {
-  const step = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures));
-  return Math.round(step / 2 + (step / 2) * random);
-}

@@ -2,7 +2,8 @@
 // decide -> act, then sleep until the plan's wake time or a trigger.
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { UnsealerError, UnsealerErrorCode, describeError, isUnsealerError } from './errors.ts';
+import { errorMessage } from '@rotor/vault-client';
+import { UnsealerError, UnsealerErrorCode, isUnsealerError } from './errors.ts';
 import type { NodeDiscovery, NodeTarget } from './discovery.ts';
 import { NoElection, type LeaderElection } from './election.ts';
 import type { KeyStore } from './key-store.ts';
@@ -71,7 +72,7 @@ const ALARM_MESSAGES: { [C in Alarm['code']]: (alarm: Extract<Alarm, { code: C }
 };
 
 function alarmError(alarm: Alarm): UnsealerError {
-  const code = alarm.code === 'split-cluster' ? UnsealerErrorCode.splitCluster : alarm.code === 'wrong-keys' ? UnsealerErrorCode.wrongKeys : UnsealerErrorCode.keysMissing;
+  const code = alarm.code === 'split-cluster' ? UnsealerErrorCode.SPLIT_CLUSTER : alarm.code === 'wrong-keys' ? UnsealerErrorCode.WRONG_KEYS : UnsealerErrorCode.KEYS_MISSING;
   const message = (ALARM_MESSAGES[alarm.code] as (a: Alarm) => string)(alarm);
   return new UnsealerError(code, message, 'node' in alarm ? { node: alarm.node } : undefined);
 }
@@ -115,10 +116,10 @@ export class Unsealer {
     const shares = options.shares ?? 5;
     const threshold = options.threshold ?? 3;
     if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 1 || shares < threshold || shares > 255) {
-      throw new UnsealerError(UnsealerErrorCode.config, `key shares ${shares} / threshold ${threshold}: need 1 <= threshold <= shares <= 255`);
+      throw new UnsealerError(UnsealerErrorCode.CONFIG, `key shares ${shares} / threshold ${threshold}: need 1 <= threshold <= shares <= 255`);
     }
     if (options.bootstrap !== undefined && options.rootToken !== 'revoke') {
-      throw new UnsealerError(UnsealerErrorCode.config, 'a bootstrap needs root-token policy "revoke": the token it uses is revoked right after it');
+      throw new UnsealerError(UnsealerErrorCode.CONFIG, 'a bootstrap needs root-token policy "revoke": the token it uses is revoked right after it');
     }
     this.#options = { ...options, shares, threshold };
     this.#timing = { ...defaultTiming, ...options.timing };
@@ -182,12 +183,12 @@ export class Unsealer {
     this.#logStart();
     this.#options.pause?.start(
       (paused, before) => this.#pauseChanged(paused, before),
-      (err) => this.#log.warn({ err: describeError(err) }, 'pause switch unreadable; keeping its last state'),
+      (err) => this.#log.warn({ err: errorMessage(err) }, 'pause switch unreadable; keeping its last state'),
     );
     for (const trigger of this.#triggers) {
       trigger.start(
         (why) => this.#trigger(why),
-        (err) => this.#log.warn({ err: describeError(err) }, 'trigger failed'),
+        (err) => this.#log.warn({ err: errorMessage(err) }, 'trigger failed'),
       );
     }
     this.#loop = this.#run();
@@ -245,7 +246,7 @@ export class Unsealer {
 
   #enter(next: UnsealerState, from: UnsealerState[]): void {
     if (!from.includes(this.#state)) {
-      throw new UnsealerError(UnsealerErrorCode.illegalState, `cannot go from ${this.#state} to ${next}`);
+      throw new UnsealerError(UnsealerErrorCode.ILLEGAL_STATE, `cannot go from ${this.#state} to ${next}`);
     }
     this.#state = next;
   }
@@ -265,7 +266,7 @@ export class Unsealer {
       } catch (err) {
         if (this.#abort.signal.aborted) break;
         this.#metrics.pass('failed');
-        this.#log.warn({ err: describeError(err), code: isUnsealerError(err) ? err.code : undefined }, 'pass failed');
+        this.#log.warn({ err: errorMessage(err), code: isUnsealerError(err) ? err.code : undefined }, 'pass failed');
         wakeAt = this.#now() + this.#timing.resyncMs;
       }
       if (this.#state !== 'running' || this.#wakeRequested) continue;
@@ -345,7 +346,7 @@ export class Unsealer {
     try {
       await pause.refresh(signal);
     } catch (err) {
-      this.#log.warn({ pause: pause.description, err: describeError(err) }, 'pause switch unreadable; keeping its last state (not acting while never read)');
+      this.#log.warn({ pause: pause.description, err: errorMessage(err) }, 'pause switch unreadable; keeping its last state (not acting while never read)');
     }
     if (pause.paused() !== before) this.#metrics.paused(this.#paused());
     return this.#paused();
@@ -369,7 +370,7 @@ export class Unsealer {
     try {
       state = await this.#nodes.observe(target);
     } catch (err) {
-      this.#log.warn({ node: target.id, err: describeError(err) }, 'node answered with an error; treating it as unreachable');
+      this.#log.warn({ node: target.id, err: errorMessage(err) }, 'node answered with an error; treating it as unreachable');
       state = { ...target, reachable: false, initialized: false, sealed: true, progress: 0, threshold: 0, active: false };
     }
     // The unseal-latency clock runs from "reachable and sealed" to "unsealed".
@@ -409,7 +410,7 @@ export class Unsealer {
         changed = (await this.#perform(action, signal)) || changed;
       } catch (err) {
         this.#metrics.action(action.kind, 'failed');
-        this.#log.warn({ action: describeAction(action), err: describeError(err) }, 'action failed');
+        this.#log.warn({ action: describeAction(action), err: errorMessage(err) }, 'action failed');
         if (action.kind === 'initialize') break;
       }
     }
@@ -460,7 +461,7 @@ export class Unsealer {
             await this.#options.bootstrap(this.#rootTokenToRevoke, targetOf(action));
           } catch (err) {
             this.#metrics.action('bootstrap', 'failed');
-            throw new UnsealerError(UnsealerErrorCode.node, `${action.node}: bootstrap with the initial root token failed (retried; the token is revoked only after it succeeds): ${describeError(err)}`, { node: action.node, cause: err });
+            throw new UnsealerError(UnsealerErrorCode.NODE, `${action.node}: bootstrap with the initial root token failed (retried; the token is revoked only after it succeeds): ${errorMessage(err)}`, { node: action.node, cause: err });
           }
           this.#bootstrapped = true;
           this.#metrics.action('bootstrap', 'ok');
@@ -483,11 +484,11 @@ export class Unsealer {
     try {
       await this.#options.keyStore.save(toStore);
     } catch (err) {
-      if (!(isUnsealerError(err) && err.code === UnsealerErrorCode.keysExist && (await this.#storedMatch(toStore)))) {
+      if (!(isUnsealerError(err) && err.code === UnsealerErrorCode.KEYS_EXIST && (await this.#storedMatch(toStore)))) {
         pending.failures++;
         this.#metrics.action('persist-keys', 'failed');
         this.#log.error(
-          { store: this.#options.keyStore.description, failures: pending.failures, err: describeError(err) },
+          { store: this.#options.keyStore.description, failures: pending.failures, err: errorMessage(err) },
           'cannot store the keys; they exist only in memory, retrying and doing nothing else',
         );
         return;

@@ -48,7 +48,7 @@ describe('unsealer safety', { timeout: 400_000 }, () => {
     // A real filesystem condition: the store's directory does not exist yet.
     const storeDir = join(dir, 'first-not-yet');
     const store = new FileKeyStore(join(storeDir, 'keys.json'));
-    const unsealer = unsealerFor(first, store, { timing: { persistRetry: { baseMs: 100, maxMs: 400 } } });
+    const unsealer = unsealerFor(first, store, { timing: { persistRetry: { baseDelayMs: 100, maxDelayMs: 400 } } });
     unsealer.start();
     await waitFor(
       'three failed attempts to store the keys',

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { VaultClient } from './client.ts';
-import { requestBody } from './client.ts';
+import { requestBody, type VaultRequester } from './requests.ts';
 import { dataOf, stringMap } from './schemas.ts';
 import { withSecrets } from './secret.ts';
 
@@ -79,14 +78,14 @@ const tokenInfoSchema = dataOf(
 export type TokenInfo = z.output<typeof tokenInfoSchema>;
 
 /**
- * Logins and the client token's own lookup and renewal. Logins mint a new
+ * Logins and the client token's own lookup, renewal and revocation. Logins mint a new
  * token each time, so they are retried only when Vault certainly did not
  * process them.
  */
 export class AuthApi {
-  readonly #client: VaultClient;
+  readonly #client: VaultRequester;
 
-  constructor(client: VaultClient) {
+  constructor(client: VaultRequester) {
     this.#client = client;
   }
 
@@ -111,5 +110,10 @@ export class AuthApi {
   async renewSelf(incrementSeconds?: number): Promise<AuthInfo> {
     const body = incrementSeconds === undefined ? {} : { increment: incrementSeconds };
     return requestBody(this.#client, 'PUT', 'auth/token/renew-self', { body, schema: authSchema, idempotent: true });
+  }
+
+  /** Revokes the client token (and the leases it created): for tokens a login minted, once done with them. */
+  async revokeSelf(): Promise<void> {
+    await this.#client.request('PUT', 'auth/token/revoke-self', { idempotent: true });
   }
 }

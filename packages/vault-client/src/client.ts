@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { z } from 'zod';
 import { VaultError, VaultErrorCode, httpError, isVaultError } from './errors.ts';
 import { defaultRetryPolicy, networkErrorCode, retryAfterMs, retryDelayMs, shouldRetry } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -8,9 +7,7 @@ import type { FetchLike } from './transport.ts';
 import { AuthApi } from './auth.ts';
 import { DatabaseApi } from './database.ts';
 import { SysApi } from './sys.ts';
-
-/** LIST is sent as GET with list=true, which every Vault and proxy understands. */
-export type VaultMethod = 'GET' | 'LIST' | 'POST' | 'PUT' | 'DELETE';
+import type { ExchangeOptions, RequestOptions, VaultAnswer, VaultMethod, VaultRequester } from './requests.ts';
 
 export interface RetryEvent {
   method: string;
@@ -42,31 +39,6 @@ export interface VaultClientOptions {
   onRetry?: (event: RetryEvent) => void;
 }
 
-export interface RequestOptions<T = unknown> {
-  /** JSON body. */
-  body?: unknown;
-  /** Validates and shapes the parsed answer. */
-  schema?: z.ZodType<T>;
-  /**
-   * Whether repeating the call is harmless. Defaults to true for GET, LIST and
-   * DELETE, false for POST and PUT. See `shouldRetry` for what false still retries.
-   */
-  idempotent?: boolean;
-  query?: Record<string, string | number | boolean | undefined>;
-  signal?: AbortSignal;
-}
-
-export interface ExchangeOptions extends Omit<RequestOptions, 'schema'> {
-  /** Error statuses returned as answers instead of thrown (e.g. health's 429 for a standby). */
-  acceptStatuses?: readonly number[];
-}
-
-export interface VaultAnswer {
-  status: number;
-  /** Parsed JSON, or undefined for an empty body. */
-  body: unknown;
-}
-
 const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_REDIRECTS = 5;
 
@@ -76,7 +48,7 @@ type AttemptResult = { ok: true; answer: VaultAnswer } | { ok: false; error: Vau
  * Typed client for the Vault / OpenBao HTTP API. The token is held privately
  * and only ever put into the X-Vault-Token header.
  */
-export class VaultClient {
+export class VaultClient implements VaultRequester {
   readonly address: string;
   readonly sys: SysApi;
   readonly auth: AuthApi;
@@ -247,26 +219,4 @@ function withAttempts(error: VaultError, attempts: number): VaultError {
     attempts,
     cause: error.cause,
   });
-}
-
-/** request() for answers that must have a body: an empty one is an INVALID_RESPONSE. */
-export async function requestBody<T>(
-  client: VaultClient,
-  method: VaultMethod,
-  path: string,
-  options: RequestOptions<T> & { schema: z.ZodType<T> },
-): Promise<T> {
-  const answer = await client.request(method, path, options);
-  if (answer !== undefined) return answer;
-  throw new VaultError(VaultErrorCode.INVALID_RESPONSE, `${method} ${path}: empty answer`, { method, path });
-}
-
-/** For reads where "nothing there" is a normal answer: Vault's bare 404 (no errors[]) becomes undefined. */
-export async function unlessNotFound<T>(pending: Promise<T>): Promise<T | undefined> {
-  try {
-    return await pending;
-  } catch (err) {
-    if (isVaultError(err) && err.code === VaultErrorCode.NOT_FOUND && err.errors.length === 0) return undefined;
-    throw err;
-  }
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { VaultClient } from './client.ts';
-import { requestBody, unlessNotFound } from './client.ts';
+import { requestBody, unlessNotFound, type VaultRequester } from './requests.ts';
 import { camelKeys, snakeKeys } from './keys.ts';
 import { dataOf, listKeys, looseRecord } from './schemas.ts';
 import { withSecrets } from './secret.ts';
@@ -116,9 +115,9 @@ export type DatabaseRole = z.output<typeof roleSchema>;
 
 /** The database secrets engine: connections, roles, dynamic credentials, root rotation. */
 export class DatabaseApi {
-  readonly #client: VaultClient;
+  readonly #client: VaultRequester;
 
-  constructor(client: VaultClient) {
+  constructor(client: VaultRequester) {
     this.#client = client;
   }
 

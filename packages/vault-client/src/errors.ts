@@ -1,3 +1,5 @@
+import { CodedError, errorGuard } from './error-base.ts';
+
 /**
  * Stable error codes of the Vault client. Messages may change; codes may not.
  */
@@ -44,32 +46,37 @@ export interface VaultErrorContext {
 }
 
 /**
- * The one error type of the package. It carries the method, path, status and
- * Vault's `errors[]`, never the token or the request headers.
+ * The one error type of the package. Its context is the method, path, status,
+ * Vault's `errors[]` and the attempts made, never the token or the request headers.
  */
-export class VaultError extends Error {
-  readonly code: VaultErrorCode;
-  readonly method: string;
-  readonly path: string;
-  readonly status: number | undefined;
-  readonly errors: string[];
-  readonly attempts: number;
-
+export class VaultError extends CodedError<VaultErrorCode, Required<Omit<VaultErrorContext, 'cause' | 'status'>> & { status: number | undefined }> {
   constructor(code: VaultErrorCode, message: string, context: VaultErrorContext) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
-    this.name = 'VaultError';
-    this.code = code;
-    this.method = context.method;
-    this.path = context.path;
-    this.status = context.status;
-    this.errors = context.errors ?? [];
-    this.attempts = context.attempts ?? 1;
+    const { method, path, status, errors = [], attempts = 1, cause } = context;
+    super(code, message, { method, path, status, errors, attempts }, { cause });
+  }
+
+  get method(): string {
+    return this.context.method;
+  }
+
+  get path(): string {
+    return this.context.path;
+  }
+
+  get status(): number | undefined {
+    return this.context.status;
+  }
+
+  get errors(): string[] {
+    return this.context.errors;
+  }
+
+  get attempts(): number {
+    return this.context.attempts;
   }
 }
 
-export function isVaultError(err: unknown): err is VaultError {
-  return err instanceof VaultError;
-}
+export const isVaultError = errorGuard(VaultError);
 
 /** Maps an HTTP error answer to a code. Pure, so the mapping is table-tested. */
 export function codeForStatus(status: number, errors: readonly string[]): VaultErrorCode {

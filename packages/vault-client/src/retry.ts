@@ -1,3 +1,4 @@
+import { backoffDelay } from './backoff.ts';
 import { VaultErrorCode, isVaultError } from './errors.ts';
 import type { VaultError } from './errors.ts';
 import { isCertificateErrorCode } from './transport.ts';
@@ -12,16 +13,6 @@ export interface RetryPolicy {
 }
 
 export const defaultRetryPolicy: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
-
-/**
- * Exponential backoff with full jitter: a uniform pick in
- * [0, min(maxDelayMs, baseDelayMs * 2^retry)). `retry` counts from 0 and
- * `random` is a number in [0, 1), passed in so that tests fix it.
- */
-export function backoffDelayMs(retry: number, policy: RetryPolicy, random: number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
-  return Math.floor(ceiling * random);
-}
 
 /**
  * Reads a Retry-After header (delta-seconds or an HTTP date) as milliseconds
@@ -45,7 +36,8 @@ export function retryDelayMs(
   retryAfter: number | undefined,
 ): number {
   if (retryAfter !== undefined) return Math.min(retryAfter, policy.maxDelayMs);
-  return backoffDelayMs(retry, policy, random);
+  // Full jitter: a client's calls are few and short, so spreading them wins over a floor.
+  return backoffDelay(retry, random, { baseDelayMs: policy.baseDelayMs, maxDelayMs: policy.maxDelayMs, jitter: 'full' });
 }
 
 /** Network error codes raised before a request reached the server. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { VaultClient } from './client.ts';
-import { requestBody, unlessNotFound } from './client.ts';
+import { requestBody, unlessNotFound, type VaultRequester } from './requests.ts';
 import { VaultError, VaultErrorCode, isVaultError } from './errors.ts';
 import { camelKeys, snakeKeys } from './keys.ts';
 import { dataOf, listKeys, looseRecord, stringMap } from './schemas.ts';
@@ -189,9 +188,9 @@ export type LeaseInfo = z.output<typeof leaseInfoSchema>;
 
 /** The sys/ endpoints: seal, init, health, raft, mounts, auth methods, policies, leases. */
 export class SysApi {
-  readonly #client: VaultClient;
+  readonly #client: VaultRequester;
 
-  constructor(client: VaultClient) {
+  constructor(client: VaultRequester) {
     this.#client = client;
   }
 

@@ -108,7 +108,7 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
     });
   });
 
-  it('logs in with approle, hides the token, and looks up and renews it', async () => {
+  it('logs in with approle, hides the token, and looks up, renews and revokes it', async () => {
     await root.sys.enableAuth('approle', { type: 'approle' });
     await root.sys.writePolicy('app-policy', 'path "database/creds/db-reader-role" { capabilities = ["read"] }');
     await root.request('POST', 'auth/approle/role/app', {
@@ -138,6 +138,8 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
     assert.equal(renewed.accessor, login.accessor);
     assert.equal(renewed.leaseDuration, 300);
     await assert.rejects(app.sys.listMounts(), vaultError(VaultErrorCode.PERMISSION_DENIED));
+    await app.auth.revokeSelf();
+    await assert.rejects(app.auth.lookupSelf(), vaultError(VaultErrorCode.PERMISSION_DENIED));
 
     await assert.rejects(
       new VaultClient({ address: bao.address }).auth.loginAppRole({ roleId: ids.roleId, secretId: 'wrong' }),

@@ -1,28 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultError, VaultErrorCode } from '../src/errors.ts';
-import { backoffDelayMs, networkErrorCode, retryAfterMs, retryDelayMs, shouldRetry } from '../src/retry.ts';
+import { networkErrorCode, retryAfterMs, retryDelayMs, shouldRetry } from '../src/retry.ts';
 import type { RetryPolicy } from '../src/retry.ts';
 
 const policy: RetryPolicy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
-
-describe('backoffDelayMs (exponential, full jitter)', () => {
-  const cases: [retry: number, random: number, expected: number][] = [
-    [0, 0, 0],
-    [0, 0.5, 50],
-    [0, 0.999, 99],
-    [1, 0.5, 100],
-    [2, 0.5, 200],
-    [3, 0.999, 799],
-    [4, 0.999, 999], // 1600 capped at 1000
-    [20, 0.5, 500],
-  ];
-  for (const [retry, random, expected] of cases) {
-    it(`retry ${retry}, random ${random} -> ${expected} ms`, () => {
-      assert.equal(backoffDelayMs(retry, policy, random), expected);
-    });
-  }
-});
 
 describe('retryAfterMs', () => {
   const now = Date.parse('2025-01-01T00:00:00Z');

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import type { Database } from './database.ts';
-import { ErrorCodes, UserNotFoundError } from './errors.ts';
+import { UsersApiErrorCode, UserNotFoundError } from './errors.ts';
 import { toHttpError } from './http-errors.ts';
 import { MethodRoutes } from './method-routes.ts';
 import { createHttpMetrics } from './metrics.ts';
@@ -98,10 +98,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routes.allowed(path);
     if (allowed) {
-      const error = ErrorCodes.METHOD_NOT_ALLOWED;
+      const error = UsersApiErrorCode.METHOD_NOT_ALLOWED;
       return reply.code(405).header('allow', allowed.join(', ')).header('x-error-code', error).send({ error, message: `${request.method} is not served on ${path}; allowed: ${allowed.join(', ')}` });
     }
-    return reply.code(404).header('x-error-code', ErrorCodes.ROUTE_NOT_FOUND).send({ error: ErrorCodes.ROUTE_NOT_FOUND, message: `no route ${request.method} ${path}` });
+    return reply.code(404).header('x-error-code', UsersApiErrorCode.ROUTE_NOT_FOUND).send({ error: UsersApiErrorCode.ROUTE_NOT_FOUND, message: `no route ${request.method} ${path}` });
   });
 
   const users = new UsersRepository(options.db);
@@ -135,7 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/readyz', { schema: { operationId: 'getReadiness', tags: opsTag, summary: 'Readiness: valid credentials, SELECT 1 within 2 s, not leaving', response: { 200: Ready, 503: ErrorBody } } }, async (_request, reply) => {
     const result = await options.readiness.check();
     if (result.ready) return { status: 'ready' as const };
-    return reply.code(503).header('retry-after', '5').send({ error: ErrorCodes.NOT_READY, message: result.reason });
+    return reply.code(503).header('retry-after', '5').send({ error: UsersApiErrorCode.NOT_READY, message: result.reason });
   });
 
   app.get('/metrics', { schema: { operationId: 'getMetrics', tags: opsTag, summary: 'Prometheus metrics', response: { 200: MetricsText } } }, async (_request, reply) =>

@@ -1,8 +1,10 @@
+import { CodedError, errorGuard } from '@rotor/vault-client';
+
 // The one catalogue of this service's errors. Codes are stable API (clients and
 // dashboards match on them); messages may be reworded. Messages never carry SQL
 // text, stack traces or credentials.
 
-export const ErrorCodes = {
+export const UsersApiErrorCode = {
   /** Request failed schema validation (types, bounds, unknown fields). */
   VALIDATION: 'USERS_ERR_VALIDATION',
   /** Body is not valid JSON, or empty where JSON was announced. */
@@ -29,39 +31,32 @@ export const ErrorCodes = {
   CONFIG: 'USERS_ERR_CONFIG',
 } as const;
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+export type UsersApiErrorCode = (typeof UsersApiErrorCode)[keyof typeof UsersApiErrorCode];
 
 /** Base class of every error this service raises on purpose. */
-export class UsersApiError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'UsersApiError';
-    this.code = code;
+export class UsersApiError<Context extends object = object> extends CodedError<UsersApiErrorCode, Context> {
+  constructor(code: UsersApiErrorCode, message: string, context: Context, options?: ErrorOptions) {
+    super(code, message, context, options);
   }
 }
 
-export function isUsersApiError(err: unknown): err is UsersApiError {
-  return err instanceof UsersApiError;
-}
+export const isUsersApiError = errorGuard(UsersApiError);
 
 /** Start-up configuration problems, all of them at once. */
-export class ConfigError extends UsersApiError {
-  readonly problems: readonly string[];
+export class ConfigError extends UsersApiError<{ problems: readonly string[] }> {
   constructor(problems: readonly string[]) {
-    super(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
+    super(UsersApiErrorCode.CONFIG, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
+  }
+
+  get problems(): readonly string[] {
+    return this.context.problems;
   }
 }
 
-export function isConfigError(err: unknown): err is ConfigError {
-  return err instanceof ConfigError;
-}
+export const isConfigError = errorGuard(ConfigError);
 
-export class UserNotFoundError extends UsersApiError {
+export class UserNotFoundError extends UsersApiError<{ id: number }> {
   constructor(id: number) {
-    super(ErrorCodes.USER_NOT_FOUND, `user ${id} not found`);
-    this.name = 'UserNotFoundError';
+    super(UsersApiErrorCode.USER_NOT_FOUND, `user ${id} not found`, { id });
   }
 }

@@ -1,11 +1,11 @@
 // Maps anything a request can throw to an HTTP answer. Pure: the error handler
 // logs and sends what this returns. Responses carry a code and a fixed or
 // validator-built message, never the original error text (it may hold SQL).
-import { ErrorCodes, isUsersApiError, type ErrorCode } from './errors.ts';
+import { UsersApiErrorCode, isUsersApiError } from './errors.ts';
 
 export interface HttpError {
   status: number;
-  body: { error: ErrorCode; message: string };
+  body: { error: UsersApiErrorCode; message: string };
   /** Seconds, for 503 answers. */
   retryAfter?: number;
   /** Whether this is a server-side fault worth an error log line. */
@@ -43,7 +43,7 @@ export function isDatabaseUnavailable(err: unknown, extraCodes: ReadonlySet<stri
   return typeof message === 'string' && UNAVAILABLE_PG_MESSAGES.test(message);
 }
 
-const answer = (status: number, error: ErrorCode, message: string, fault = false): HttpError => ({ status, body: { error, message }, fault });
+const answer = (status: number, error: UsersApiErrorCode, message: string, fault = false): HttpError => ({ status, body: { error, message }, fault });
 
 /**
  * `unavailableCodes` are the credential layer's codes meaning "no valid credentials"
@@ -53,39 +53,39 @@ export function toHttpError(err: unknown, unavailableCodes: ReadonlySet<string> 
   const e = shape(err);
   if (isUsersApiError(err)) {
     switch (err.code) {
-      case ErrorCodes.USER_NOT_FOUND:
+      case UsersApiErrorCode.USER_NOT_FOUND:
         return answer(404, err.code, err.message);
-      case ErrorCodes.NOT_READY:
+      case UsersApiErrorCode.NOT_READY:
         return { ...answer(503, err.code, err.message), retryAfter: RETRY_AFTER_SECONDS };
       default:
-        return answer(500, ErrorCodes.INTERNAL, 'internal error', true);
+        return answer(500, UsersApiErrorCode.INTERNAL, 'internal error', true);
     }
   }
   if (e.validation !== undefined && typeof e.message === 'string') {
-    return answer(400, ErrorCodes.VALIDATION, e.message);
+    return answer(400, UsersApiErrorCode.VALIDATION, e.message);
   }
   switch (e.code) {
     case '42501':
-      return answer(403, ErrorCodes.FORBIDDEN_BY_DATABASE_ROLE, "this service's database role lacks the privilege for this operation");
+      return answer(403, UsersApiErrorCode.FORBIDDEN_BY_DATABASE_ROLE, "this service's database role lacks the privilege for this operation");
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return answer(413, ErrorCodes.BODY_TOO_LARGE, 'request body is too large');
+      return answer(413, UsersApiErrorCode.BODY_TOO_LARGE, 'request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return answer(415, ErrorCodes.UNSUPPORTED_MEDIA_TYPE, 'send the body as application/json');
+      return answer(415, UsersApiErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send the body as application/json');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return answer(400, ErrorCodes.MALFORMED_BODY, 'request body is not valid JSON');
+      return answer(400, UsersApiErrorCode.MALFORMED_BODY, 'request body is not valid JSON');
   }
   if (isDatabaseUnavailable(err, unavailableCodes)) {
-    return { ...answer(503, ErrorCodes.DATABASE_UNAVAILABLE, 'the database is unavailable or credentials are being renewed; retry later'), retryAfter: RETRY_AFTER_SECONDS };
+    return { ...answer(503, UsersApiErrorCode.DATABASE_UNAVAILABLE, 'the database is unavailable or credentials are being renewed; retry later'), retryAfter: RETRY_AFTER_SECONDS };
   }
   // A data exception (SQLSTATE class 22) is input the schemas let through; still the client's fault.
   if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) {
-    return answer(400, ErrorCodes.VALIDATION, 'a value is not acceptable to the database');
+    return answer(400, UsersApiErrorCode.VALIDATION, 'a value is not acceptable to the database');
   }
   // Other 4xx raised by fastify itself (e.g. a prototype-poisoned body).
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return answer(e.statusCode, ErrorCodes.MALFORMED_BODY, 'request rejected');
+    return answer(e.statusCode, UsersApiErrorCode.MALFORMED_BODY, 'request rejected');
   }
-  return answer(500, ErrorCodes.INTERNAL, 'internal error', true);
+  return answer(500, UsersApiErrorCode.INTERNAL, 'internal error', true);
 }

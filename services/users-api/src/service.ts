@@ -2,7 +2,7 @@
 // its start-up log, the init-container expiry exit and the graceful shutdown.
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CredentialMetrics, RotatingPool, describeCredentials, type CredentialSource } from '@rotor/db-credentials';
+import { CredentialMetrics, DbCredentialsErrorCode, RotatingPool, describeCredentials, type CredentialSource } from '@rotor/db-credentials';
 import {
   RefusalNotifyingSource,
   createCredentialSource,
@@ -21,7 +21,15 @@ import type { Config } from './config.ts';
 import { deliveryMode, registerDeliveryMetrics } from './delivery-metrics.ts';
 
 /** db-credentials codes meaning "no usable credentials right now": answered 503, not 500. */
-const UNAVAILABLE_CODES = new Set(['DBCREDS_STOPPED', 'DBCREDS_NOT_STARTED', 'DBCREDS_VERIFY_FAILED', 'DBCREDS_VAULT', 'DBCREDS_LOGIN', 'DBCREDS_EXPIRED', 'DBCREDS_REFUSED']);
+const UNAVAILABLE_CODES = new Set<string>([
+  DbCredentialsErrorCode.STOPPED,
+  DbCredentialsErrorCode.NOT_STARTED,
+  DbCredentialsErrorCode.VERIFY_FAILED,
+  DbCredentialsErrorCode.VAULT,
+  DbCredentialsErrorCode.LOGIN,
+  DbCredentialsErrorCode.EXPIRED,
+  DbCredentialsErrorCode.REFUSED,
+]);
 
 export interface ServiceOptions {
   config: Config;

@@ -2,14 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import { ErrorCodes, isConfigError } from '../src/errors.ts';
+import { UsersApiErrorCode, isConfigError } from '../src/errors.ts';
 
 function problems(env: Record<string, string>): readonly string[] {
   try {
     loadConfig(env);
   } catch (err) {
     assert.ok(isConfigError(err));
-    assert.equal(err.code, ErrorCodes.CONFIG);
+    assert.equal(err.code, UsersApiErrorCode.CONFIG);
     return err.problems;
   }
   assert.fail('expected a ConfigError');

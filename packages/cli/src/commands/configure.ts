@@ -44,7 +44,7 @@ async function withClient(options: PlanOptions, work: (client: VaultClient) => P
   try {
     await work(client);
   } finally {
-    await client.request('POST', 'auth/token/revoke-self', { idempotent: true }).catch(() => undefined);
+    await client.auth.revokeSelf().catch(() => undefined);
   }
 }
 

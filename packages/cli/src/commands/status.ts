@@ -2,7 +2,7 @@
 // leader and raft voters, the unsealer, and drift from the configuration file.
 // Exit 0 when nothing needs attention, 7 when something does (docs/cli.md).
 import { Command } from 'commander';
-import type { VaultClient } from '@rotor/vault-client';
+import { errorMessage, type VaultClient } from '@rotor/vault-client';
 import { paint, useColor } from '../color.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { kubeClients, namespaced, nodeTargets, withNodeOptions, type NodeOptions } from '../k8s-options.ts';
@@ -46,11 +46,11 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
     // The cluster's own view: the unsealed nodes with their addresses, and every raft peer.
     [ha, raft] = await Promise.all([
       readHaStatus(client).catch((err: unknown) => {
-        note = `sys/ha-status not read: ${err instanceof Error ? err.message : String(err)}`;
+        note = `sys/ha-status not read: ${errorMessage(err)}`;
         return undefined;
       }),
       readRaftPeers(client).catch((err: unknown) => {
-        note = `raft configuration not read: ${err instanceof Error ? err.message : String(err)}`;
+        note = `raft configuration not read: ${errorMessage(err)}`;
         return undefined;
       }),
     ]);
@@ -92,7 +92,7 @@ async function gather(options: StatusOptions): Promise<StatusReport> {
         const lease = await readUnsealerLease(kube(), namespace, name);
         if (lease) unsealer = { ...unsealer, lease };
       } catch (err) {
-        unsealer = { ...unsealer, error: `Lease ${namespace}/${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+        unsealer = { ...unsealer, error: `Lease ${namespace}/${name}: ${errorMessage(err).split('\n')[0]}` };
       }
     }
     report.unsealer = unsealer;

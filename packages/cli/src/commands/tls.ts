@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { errorMessage } from '@rotor/vault-client';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { createCa, issueServerCertificate, type CaPem } from '../tls/certificates.ts';
 
@@ -53,7 +54,7 @@ async function issue(options: IssueOptions): Promise<void> {
   try {
     leaf = await issueServerCertificate(ca, { names, days: options.days });
   } catch (err) {
-    throw new CliError(ExitCode.USAGE, `cannot sign with the CA in ${options.caDir}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(ExitCode.USAGE, `cannot sign with the CA in ${options.caDir}: ${errorMessage(err)}`);
   }
   mkdirSync(options.out, { recursive: true });
   const [certFile, keyFile] = [join(options.out, `${options.name}.crt`), join(options.out, `${options.name}.key`)];

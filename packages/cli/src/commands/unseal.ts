@@ -242,12 +242,12 @@ async function unseal(options: UnsealOptions): Promise<void> {
 function asCliError(err: unknown): unknown {
   if (!isUnsealerError(err)) return err;
   switch (err.code) {
-    case UnsealerErrorCode.config:
-    case UnsealerErrorCode.keyFormat:
+    case UnsealerErrorCode.CONFIG:
+    case UnsealerErrorCode.KEY_FORMAT:
       return new CliError(ExitCode.INVALID_CONFIG, err.message, { cause: err });
-    case UnsealerErrorCode.wrongKeys:
-    case UnsealerErrorCode.splitCluster:
-    case UnsealerErrorCode.keysMissing:
+    case UnsealerErrorCode.WRONG_KEYS:
+    case UnsealerErrorCode.SPLIT_CLUSTER:
+    case UnsealerErrorCode.KEYS_MISSING:
       return new CliError(ExitCode.VAULT, err.message, { cause: err });
     default:
       return new CliError(ExitCode.APPLY_FAILED, err.message, { cause: err });

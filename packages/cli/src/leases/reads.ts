@@ -3,18 +3,13 @@
 // from PostgreSQL's pg_roles (readable by any login).
 import pg from 'pg';
 import { z } from 'zod';
-import { VaultErrorCode, isVaultError, type VaultClient } from '@rotor/vault-client';
+import { unlessNotFound, type VaultClient } from '@rotor/vault-client';
 import type { DbUser, LeaseRecord } from './match.ts';
 
 const keysSchema = z.object({ data: z.object({ keys: z.array(z.string()) }) }).transform((a) => a.data.keys);
 
 async function listOrEmpty(client: VaultClient, path: string): Promise<string[]> {
-  try {
-    return (await client.request('LIST', path, { schema: keysSchema })) ?? [];
-  } catch (err) {
-    if (isVaultError(err) && err.code === VaultErrorCode.NOT_FOUND) return [];
-    throw err;
-  }
+  return (await unlessNotFound(client.request('LIST', path, { schema: keysSchema }), { evenWithErrors: true })) ?? [];
 }
 
 const date = (text: string | undefined): Date | undefined => {

@@ -1,7 +1,7 @@
 // Whether the live Vault configuration still matches the configuration file:
 // the plan `rotor configure plan` would print, summarised. Read-only.
-import { isConfigureError, loadConfig, planChanges, readLiveState } from '@rotor/configure';
-import type { VaultClient } from '@rotor/vault-client';
+import { loadConfig, planChanges, readLiveState } from '@rotor/configure';
+import { errorMessage, type VaultClient } from '@rotor/vault-client';
 import type { DriftReport } from './model.ts';
 
 export async function readDrift(client: VaultClient, config: string): Promise<DriftReport> {
@@ -12,7 +12,7 @@ export async function readDrift(client: VaultClient, config: string): Promise<Dr
     return { config, checked: true, inSync: changes.length === 0, resources: plan.changes.length, changes };
   } catch (err) {
     // A file problem (say, PG_ROOT_PASSWORD not set here) or a refused read: reported, not fatal.
-    const message = isConfigureError(err) || err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     return { config, checked: false, error: message.split('\n').slice(0, 4).join('; ') };
   }
 }

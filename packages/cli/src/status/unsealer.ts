@@ -1,6 +1,7 @@
 // The unsealer as `rotor status` sees it: its /healthz and /metrics (the
 // health port), and the Kubernetes Lease of its leader election.
 import type { KubeClients } from '@rotor/unsealer';
+import { errorMessage } from '@rotor/vault-client';
 import type { UnsealerReport } from './model.ts';
 
 const TIMEOUT_MS = 5_000;
@@ -30,7 +31,7 @@ export async function readUnsealerEndpoint(url: string): Promise<UnsealerReport>
       ...(leading !== undefined ? { leading: leading === 1 } : {}),
     };
   } catch (err) {
-    return { url: base, reachable: false, error: err instanceof Error ? err.message : String(err) };
+    return { url: base, reachable: false, error: errorMessage(err) };
   }
 }
 

@@ -2,14 +2,18 @@
 // cluster's HA and raft view (token). One attempt each, short timeouts: status
 // reports what is, it does not wait for things to get better.
 import { z } from 'zod';
-import { VaultClient, isVaultError } from '@rotor/vault-client';
+import { VaultClient, VaultErrorCode, classifyVaultFailure, errorMessage, isVaultError } from '@rotor/vault-client';
 import type { HaNode, NodeObservation, RaftPeer } from './model.ts';
 
 const NODE_TIMEOUT_MS = 5_000;
 
+/** "network" or "timeout" for a node that did not answer; the message otherwise (a refused certificate says which host and why). */
 function reason(err: unknown): string {
-  if (isVaultError(err)) return err.code === 'VAULT_NETWORK' || err.code === 'VAULT_TIMEOUT' ? err.code.slice('VAULT_'.length).toLowerCase() : err.message;
-  return err instanceof Error ? err.message : String(err);
+  if (classifyVaultFailure(err) === 'unreachable' && isVaultError(err)) {
+    if (err.code === VaultErrorCode.NETWORK) return 'network';
+    if (err.code === VaultErrorCode.TIMEOUT) return 'timeout';
+  }
+  return errorMessage(err);
 }
 
 /** sys/seal-status, then sys/health for an unsealed node. */
