@@ -5,6 +5,7 @@ import { DbCredentialsError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { silentLogger } from './logger.ts';
 import { CredentialMetrics } from './metrics.ts';
+import { ScheduledTask } from './scheduled-task.ts';
 import { Listeners, type CredentialListener, type CredentialSource, type RotationReason } from './source.ts';
 import {
   DEFAULT_BACKOFF,
@@ -17,9 +18,9 @@ import {
   type LeaseTerm,
   type RenewalPolicy,
 } from './timing.ts';
-import { setLongTimeout, type LongTimer } from './long-timer.ts';
 import { classifyLeaseFailure, nextStepAfterRenewalFailure, type LeaseFailure } from './vault-failures.ts';
-import { describeLogin, login, type TokenGrant, type VaultLogin } from './vault-login.ts';
+import type { VaultLogin } from './vault-login.ts';
+import { VaultTokenSession } from './vault-token-session.ts';
 
 export interface VaultLeaseSourceOptions {
   /** Address and TLS settings; its own token (if any) is not used. */
@@ -51,16 +52,14 @@ const KIND = 'vault-lease';
  * Credentials leased straight from Vault's database engine. Renews the lease
  * at about 2/3 of its term; when a renewal comes back truncated (max_ttl
  * reached), is refused, or the lease is not renewable, issues new credentials
- * and tells subscribers. Renews its own token the same way and logs in again
- * when it cannot (then re-issues, since leases die with the token that created
- * them). Old leases are revoked once released by the pool; on stop the current
- * one is revoked too. While Vault is unreachable it retries with jittered
- * backoff and keeps serving the current credentials.
+ * and tells subscribers. Its token is a `VaultTokenSession`, which renews it and
+ * logs in again when it cannot; then this source re-issues, since leases die with
+ * the token that created them. Old leases are revoked once released by the pool;
+ * on stop the current one is revoked too. While Vault is unreachable it retries
+ * with jittered backoff and keeps serving the current credentials.
  */
 export class VaultLeaseSource implements CredentialSource {
   readonly kind = KIND;
-  readonly #base: VaultClient;
-  readonly #login: VaultLogin;
   readonly #role: string;
   readonly #mount: string;
   readonly #metrics: CredentialMetrics;
@@ -72,24 +71,16 @@ export class VaultLeaseSource implements CredentialSource {
   readonly #random: () => number;
   readonly #lifecycle = new Lifecycle('VaultLeaseSource');
   readonly #listeners: Listeners;
-  #token: TokenGrant | undefined;
-  #tokenRequestedSec = 0;
+  readonly #session: VaultTokenSession;
+  readonly #leaseTask: ScheduledTask;
   #lease: LeaseState | undefined;
   /** Replaced leases not yet revoked (released by the pool, or revoked on stop), with their last known expiry. */
   readonly #superseded = new Map<string, Date | undefined>();
-  #leaseTimer: LongTimer | undefined;
-  #tokenTimer: LongTimer | undefined;
   #leaseFailures = 0;
-  #tokenFailures = 0;
   #lastReissueMs = Number.NEGATIVE_INFINITY;
   #reissuing: Promise<DbCredentials> | undefined;
-  #relogging: Promise<void> | undefined;
-  /** Timer-driven work in flight, awaited by stop(). */
-  readonly #tasks = new Set<Promise<void>>();
 
   constructor(options: VaultLeaseSourceOptions) {
-    this.#base = options.vault;
-    this.#login = { ...options.login };
     this.#role = options.role;
     this.#mount = options.mount ?? 'database';
     this.#metrics = options.metrics ?? new CredentialMetrics();
@@ -100,17 +91,28 @@ export class VaultLeaseSource implements CredentialSource {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#listeners = new Listeners((err) => this.#log.error({ err }, 'credential listener threw'));
+    this.#session = new VaultTokenSession({
+      vault: options.vault,
+      login: options.login,
+      log: this.#log,
+      renewal: this.#renewal,
+      backoff: this.#backoff,
+      now: this.#now,
+      random: this.#random,
+      failed: (operation, err, context) => this.#failed(operation, err, context),
+      afterRelogin: () => this.#reissue('token-relogin'),
+    });
+    this.#leaseTask = new ScheduledTask({
+      now: this.#now,
+      onError: (err) => void this.#failed('background', err, {}),
+      stopping: () => this.#lifecycle.stopping,
+    });
   }
 
   async start(): Promise<DbCredentials> {
     this.#lifecycle.beginStart();
     try {
-      try {
-        this.#setToken(await login(this.#base, this.#login, this.#now));
-      } catch (err) {
-        throw new DbCredentialsError('DBCREDS_LOGIN', `Vault login (${this.#login.method}) failed: ${errorMessage(err)}`, {}, { cause: err });
-      }
-      this.#log.info({ login: describeLogin(this.#login), tokenTtlSec: this.#token?.durationSec }, 'logged in to Vault');
+      await this.#session.start();
       let creds: DbCredentials;
       try {
         creds = await this.#issue();
@@ -119,12 +121,12 @@ export class VaultLeaseSource implements CredentialSource {
       }
       this.#log.info({ creds: describeCredentials(creds) }, 'issued credentials');
       this.#scheduleLeaseRenewal();
-      this.#scheduleTokenRenewal();
+      this.#session.keepAlive();
       this.#lifecycle.endStart(true);
       return creds;
     } catch (err) {
-      this.#clearTimers();
-      await this.#revokeOwnToken();
+      this.#leaseTask.cancel();
+      if (this.#session.running) await this.#session.stop();
       this.#lifecycle.endStart(false);
       throw err;
     }
@@ -167,13 +169,13 @@ export class VaultLeaseSource implements CredentialSource {
 
   async stop(): Promise<void> {
     this.#lifecycle.beginStop();
-    this.#clearTimers();
-    await Promise.all([...this.#tasks, this.#reissuing, this.#relogging]);
-    this.#clearTimers();
+    this.#leaseTask.cancel();
+    await Promise.all([this.#leaseTask.settled(), this.#reissuing, this.#session.halt()]);
+    this.#leaseTask.cancel();
     const leases = [...this.#superseded.keys(), ...(this.#lease ? [this.#lease.creds.leaseId] : [])];
     this.#superseded.clear();
     await Promise.all(leases.map((id) => this.#revokeLease(id)));
-    await this.#revokeOwnToken();
+    await this.#session.stop();
     this.#listeners.clear();
     this.#lifecycle.endStop();
   }
@@ -183,20 +185,9 @@ export class VaultLeaseSource implements CredentialSource {
     return this.#lease;
   }
 
-  #tokenGrant(): TokenGrant {
-    if (this.#token === undefined) throw new DbCredentialsError('DBCREDS_NOT_STARTED', 'VaultLeaseSource has no token');
-    return this.#token;
-  }
-
-  #setToken(token: TokenGrant): void {
-    this.#token = token;
-    this.#tokenRequestedSec = token.durationSec;
-    this.#tokenFailures = 0;
-  }
-
   /** Reads new credentials from the database engine; they become current. */
   async #issue(): Promise<DbCredentials> {
-    const lease = await this.#tokenGrant().client.database.creds(this.#role, this.#mount);
+    const lease = await this.#session.client.database.creds(this.#role, this.#mount);
     const grantedAtMs = this.#now();
     const creds = createDbCredentials({
       username: lease.data.username,
@@ -219,7 +210,7 @@ export class VaultLeaseSource implements CredentialSource {
   }
 
   async #doReissue(reason: RotationReason): Promise<DbCredentials> {
-    this.#leaseTimer?.cancel();
+    this.#leaseTask.cancel();
     const old = this.#leaseState();
     try {
       const creds = await this.#issue();
@@ -233,8 +224,8 @@ export class VaultLeaseSource implements CredentialSource {
     } catch (err) {
       const failure = this.#failed('issue', err, { leaseId: old.creds.leaseId, reason });
       // Not awaited: the re-login itself re-issues, and would wait on this very call.
-      if (failure === 'denied' && this.#tokenGrant().canRelogin) void this.#relogin();
-      this.#scheduleLease(retryTime(this.#now(), this.#leaseFailures++, this.#random(), expiryTime(old.term), this.#backoff), () => this.#reissue(reason));
+      if (failure === 'denied' && this.#session.canRelogin) void this.#session.relogin();
+      this.#retryLease(old, () => this.#reissue(reason));
       return old.creds;
     }
   }
@@ -242,7 +233,7 @@ export class VaultLeaseSource implements CredentialSource {
   async #renewLease(): Promise<void> {
     const lease = this.#leaseState();
     try {
-      const renewal = await this.#tokenGrant().client.sys.renewLease(lease.creds.leaseId, lease.requestedSec);
+      const renewal = await this.#session.client.sys.renewLease(lease.creds.leaseId, lease.requestedSec);
       if (this.#lease !== lease || this.#lifecycle.stopping) return;
       const grantedAtMs = this.#now();
       const expiresAt = new Date(grantedAtMs + renewal.leaseDuration * 1000);
@@ -261,107 +252,24 @@ export class VaultLeaseSource implements CredentialSource {
       if (this.#lease !== lease) return;
       if (step === 'reissue') {
         await this.#reissue('renewal-failed');
-      } else if (step === 'relogin' && this.#tokenGrant().canRelogin) {
-        await this.#relogin();
+      } else if (step === 'relogin' && this.#session.canRelogin) {
+        await this.#session.relogin();
       } else {
-        this.#scheduleLease(retryTime(this.#now(), this.#leaseFailures++, this.#random(), expiryTime(lease.term), this.#backoff), () => this.#renewLease());
+        this.#retryLease(lease, () => this.#renewLease());
       }
     }
-  }
-
-  async #renewToken(): Promise<void> {
-    const token = this.#tokenGrant();
-    if (!token.renewable) {
-      if (token.canRelogin) await this.#relogin();
-      else this.#log.warn('static token is not renewable: leases end with it');
-      return;
-    }
-    try {
-      const auth = await token.client.auth.renewSelf(this.#tokenRequestedSec);
-      if (this.#token !== token || this.#lifecycle.stopping) return;
-      this.#token = { ...token, durationSec: auth.leaseDuration, grantedAtMs: this.#now(), renewable: auth.renewable };
-      this.#tokenFailures = 0;
-      if (isTruncated(this.#tokenRequestedSec, auth.leaseDuration)) {
-        if (token.canRelogin) {
-          this.#log.info({ askedSec: this.#tokenRequestedSec, grantedSec: auth.leaseDuration }, 'token renewal truncated: logging in again');
-          await this.#relogin();
-          return;
-        }
-        this.#log.warn({ grantedSec: auth.leaseDuration }, 'static token nears its max TTL: leases end with it');
-      }
-      this.#log.debug({ grantedSec: auth.leaseDuration }, 'renewed token');
-      this.#scheduleTokenRenewal();
-    } catch (err) {
-      const failure = this.#failed('renew-token', err, {});
-      if (failure === 'denied' && token.canRelogin) {
-        await this.#relogin();
-        return;
-      }
-      const end = expiryTime({ durationSec: token.durationSec, grantedAtMs: token.grantedAtMs });
-      this.#scheduleToken(retryTime(this.#now(), this.#tokenFailures++, this.#random(), end, this.#backoff), () => this.#renewToken());
-    }
-  }
-
-  /** A fresh token, then fresh credentials: the current lease dies with the old token. */
-  #relogin(): Promise<void> {
-    this.#relogging ??= (async () => {
-      try {
-        this.#setToken(await login(this.#base, this.#login, this.#now));
-      } catch (err) {
-        this.#failed('login', err, {});
-        const old = this.#tokenGrant();
-        const end = expiryTime({ durationSec: old.durationSec, grantedAtMs: old.grantedAtMs });
-        this.#scheduleToken(retryTime(this.#now(), this.#tokenFailures++, this.#random(), end, this.#backoff), () => this.#relogin());
-        return;
-      }
-      this.#log.info({ login: describeLogin(this.#login), tokenTtlSec: this.#token?.durationSec }, 'logged in to Vault again');
-      this.#scheduleTokenRenewal();
-      await this.#reissue('token-relogin');
-    })().finally(() => {
-      this.#relogging = undefined;
-    });
-    return this.#relogging;
   }
 
   #scheduleLeaseRenewal(): void {
     const lease = this.#leaseState();
     const at = renewalTime(lease.term, this.#random(), this.#renewal);
     if (at === undefined) return;
-    this.#scheduleLease(at, () => (lease.creds.renewable ? this.#renewLease() : this.#reissue('not-renewable')));
+    this.#leaseTask.at(at, () => (lease.creds.renewable ? this.#renewLease() : this.#reissue('not-renewable')));
   }
 
-  #scheduleTokenRenewal(): void {
-    const token = this.#tokenGrant();
-    const at = renewalTime({ durationSec: token.durationSec, grantedAtMs: token.grantedAtMs }, this.#random(), this.#renewal);
-    if (at !== undefined) this.#scheduleToken(at, () => this.#renewToken());
-  }
-
-  #scheduleLease(atMs: number, task: () => Promise<unknown>): void {
-    this.#leaseTimer?.cancel();
-    this.#leaseTimer = this.#timer(atMs, task);
-  }
-
-  #scheduleToken(atMs: number, task: () => Promise<unknown>): void {
-    this.#tokenTimer?.cancel();
-    this.#tokenTimer = this.#timer(atMs, task);
-  }
-
-  /** A long-safe timer: a 768 h lease (Vault's default TTL) must not fire at once. */
-  #timer(atMs: number, task: () => Promise<unknown>): LongTimer | undefined {
-    if (this.#lifecycle.stopping) return undefined;
-    return setLongTimeout(() => {
-      const running: Promise<void> = task()
-        .then(() => undefined)
-        .catch((err: unknown) => void this.#failed('background', err, {}))
-        .finally(() => this.#tasks.delete(running));
-      this.#tasks.add(running);
-    }, Math.max(0, atMs - this.#now()));
-  }
-
-  #clearTimers(): void {
-    this.#leaseTimer?.cancel();
-    this.#tokenTimer?.cancel();
-    this.#leaseTimer = this.#tokenTimer = undefined;
+  /** Tries `task` again after a backoff, never later than half the lease's time left. */
+  #retryLease(lease: LeaseState, task: () => Promise<unknown>): void {
+    this.#leaseTask.at(retryTime(this.#now(), this.#leaseFailures++, this.#random(), expiryTime(lease.term), this.#backoff), task);
   }
 
   /** Counts and logs a failed Vault call (never with a secret); returns its class. */
@@ -374,23 +282,12 @@ export class VaultLeaseSource implements CredentialSource {
 
   async #revokeLease(leaseId: string): Promise<boolean> {
     try {
-      await this.#tokenGrant().client.sys.revokeLease(leaseId);
+      await this.#session.client.sys.revokeLease(leaseId);
       this.#log.info({ leaseId }, 'revoked lease');
       return true;
     } catch (err) {
       this.#failed('revoke', err, { leaseId });
       return false;
-    }
-  }
-
-  /** Tokens we logged in for are ours to revoke; a static token belongs to the caller. */
-  async #revokeOwnToken(): Promise<void> {
-    const token = this.#token;
-    if (!token?.canRelogin) return;
-    try {
-      await token.client.auth.revokeSelf();
-    } catch (err) {
-      this.#failed('revoke-token', err, {});
     }
   }
 }
