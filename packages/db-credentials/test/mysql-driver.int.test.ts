@@ -13,6 +13,7 @@ import { VaultLeaseSource } from '../src/vault-lease-source.ts';
 import { isDbCredentialsError } from '../src/errors.ts';
 import type { DbCredentials } from '../src/credentials.ts';
 import { classifyMysqlError, mysqlDriver } from '../src/drivers/mysql.ts';
+import { startDatabase } from '../src/service-kit/start-database.ts';
 import { QueryLoad, TokenRecordingVault, assertNoSecrets, assertRecoveryUnused, captureLogs, liveLeases, rotationsByReason, setUpAppRole, timerCount, until } from './fixtures.ts';
 
 /** Vault's mysql-database-plugin names users `v-<display>-<role>-<random>-<time>`, cut to 32 characters: MariaDB takes 80. */
@@ -141,6 +142,22 @@ describe('RotatingPool over the MySQL driver (real MariaDB and OpenBao)', { time
       'root token': [bao.rootToken],
       'vault token (approle login)': vault.tokens,
     });
+  });
+
+  it('the service kit starts on it: ready, serving, and its lease revoked on stop', async () => {
+    const db2 = await startDatabase({
+      credentials: { mode: 'vault', address: bao.address, caCertPath: undefined, dbMount: 'database', dbRole: 'rotating-role', auth: { method: 'approle', mount: 'approle', ...approle } },
+      driver: mysqlDriver({ host: db.host, port: db.port, database: 'app', connectionLimit: 2 }),
+    });
+    try {
+      assert.deepEqual(await db2.readiness.check(), { ready: true });
+      const { rows } = await db2.pool.query<{ name: string }>('SELECT name FROM users WHERE id = ?', [2]);
+      assert.equal(rows[0]?.name, 'hanifa');
+    } finally {
+      await db2.stop();
+    }
+    assert.deepEqual(await liveLeases(root, 'rotating-role'), []);
+    assert.deepEqual(await vaultUsers(), []);
   });
 
   it('reads real failures: a refused login, a killed session, a server that is not there', async () => {

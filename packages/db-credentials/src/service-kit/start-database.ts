@@ -5,20 +5,22 @@
 import type { Logger } from 'pino';
 import { CredentialMetrics } from '../metrics.ts';
 import { silentLogger } from '../logger.ts';
-import { RotatingPool, type PoolSettings } from '../rotating-pool.ts';
+import { RotatingPool, type DatabaseChoice } from '../rotating-pool.ts';
 import type { CredentialSource } from '../source.ts';
 import { hasExactExpiry, type CredentialsConfig } from './credential-modes.ts';
 import { poolReadiness } from './pool-readiness.ts';
 import type { Readiness } from './readiness.ts';
 import { createCredentialSource } from './source-factory.ts';
 
-export interface StartDatabaseOptions {
+/**
+ * `pg`: PostgreSQL pool settings without the login (host, port, database, max, ssl...), or
+ * `driver`: another database's driver (`mysqlDriver({...})` from `@rotor/db-credentials/mysql`).
+ */
+export type StartDatabaseOptions = DatabaseChoice & {
   credentials: CredentialsConfig;
-  /** pg pool settings without the login: host, port, database, max, ssl... */
-  pg: PoolSettings;
   logger?: Logger;
   metrics?: CredentialMetrics;
-}
+};
 
 export interface RunningDatabase {
   /** Query here: each query runs on the current credentials, swapped with zero failed queries. */
@@ -37,7 +39,8 @@ export async function startDatabase(options: StartDatabaseOptions): Promise<Runn
   await source.start();
   const exactExpiry = hasExactExpiry(options.credentials);
   // Serve nothing past an exact expiry: connections opened before it would go on working.
-  const pool = new RotatingPool({ source, metrics, logger, pg: options.pg, refuseExpired: exactExpiry });
+  const database: DatabaseChoice = options.driver === undefined ? { pg: options.pg } : { driver: options.driver };
+  const pool = new RotatingPool({ source, metrics, logger, ...database, refuseExpired: exactExpiry });
   try {
     await pool.start();
   } catch (err) {
