@@ -1,7 +1,7 @@
 // VaultLeaseSource + RotatingPool against a real OpenBao (dev) and PostgreSQL:
 // renewals, re-issue at max_ttl under concurrent load, early revocation,
 // Vault unreachable during a renewal, and what stop() leaves behind.
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { VaultClient } from '@rotor/vault-client';
@@ -57,6 +57,14 @@ describe('VaultLeaseSource with RotatingPool (real OpenBao and PostgreSQL)', { t
   after(async () => {
     await Promise.all([db?.stop(), bao?.stop()]);
   });
+  // A failed assertion skips a test's own stop(): stop what it started here, or its timers keep the file running.
+  const started: { pool: RotatingPool; source: VaultLeaseSource }[] = [];
+  afterEach(async () => {
+    for (const { pool, source } of started.splice(0)) {
+      await pool.stop().catch(() => undefined);
+      await source.stop().catch(() => undefined);
+    }
+  });
 
   /** A started source + pool with captured logs; `passwords` collects every password issued. */
   async function startService(role: string, vault: VaultClient = new TokenRecordingVault({ address: bao.address })) {
@@ -69,6 +77,7 @@ describe('VaultLeaseSource with RotatingPool (real OpenBao and PostgreSQL)', { t
     issued.push(await source.start());
     const pool = new RotatingPool({ source, pg: { host: db.host, port: db.port, database: 'postgres', max: 4 }, metrics, logger: logs.logger });
     await pool.start();
+    started.push({ pool, source });
     return { logs, registry, source, pool, issued, tokens: vault instanceof TokenRecordingVault ? vault.tokens : [] };
   }
 
