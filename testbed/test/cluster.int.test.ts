@@ -2,7 +2,8 @@
 // (docs/testbed.md, "The Kubernetes node"): docs/operations.md's install steps run as written with
 // deploy/overlays/testbed, then what the seed promises, checked as an operator would.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -36,6 +37,7 @@ import {
   pods,
   probeFrom,
   provisionVaultVolumes,
+  runDocStep,
   psqlAsDbAdmin,
   reschedulePostgres,
   seedRequests,
@@ -58,10 +60,11 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const MINUTE = 60_000;
 
 /** A TLS handshake with `ca` as the only trust: whether the server's certificate chains to it and names `servername`. */
-function tlsHandshake(input: { host: string; port: number; ca: string; servername: string }): Promise<{ authorized: boolean; error: string | undefined; subjectaltname: string }> {
+function tlsHandshake(input: { host: string; port: number; ca: string; servername: string }): Promise<{ authorized: boolean; error: string | undefined; subjectaltname: string; fingerprint: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ ...input, rejectUnauthorized: false, timeout: 10_000 }, () => {
-      const result = { authorized: socket.authorized, error: socket.authorizationError?.toString(), subjectaltname: socket.getPeerCertificate().subjectaltname ?? '' };
+      const peer = socket.getPeerCertificate();
+      const result = { authorized: socket.authorized, error: socket.authorizationError?.toString(), subjectaltname: peer.subjectaltname ?? '', fingerprint: peer.fingerprint256 };
       socket.end();
       resolve(result);
     });
@@ -209,6 +212,48 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /tls: failed to verify certificate: x509: certificate signed by unknown authority/);
     log(`another CA: rotor status "${wrong.nodes[0]?.error ?? ''}"; bao status "${refused.stderr.trim().split('\n')[0] ?? ''}"`);
+  });
+
+  it('TLS: a renewed certificate is served after SIGHUP, as docs/operations.md rolls it; until then the loaded one', { timeout: 10 * MINUTE }, async () => {
+    needs('vault');
+    const ca = Buffer.from((await node.kubectl(['-n', 'vault', 'get', 'secret', 'vault-tls', '-o', 'jsonpath={.data.ca\\.crt}'])).trim(), 'base64').toString('utf8');
+    const host = (await pods(kubectl, 'vault', VAULT_SELECTOR)).find((p) => p.name === 'vault-0')?.ip;
+    assert.ok(host, 'vault-0 has a pod IP');
+    // The pod itself, not a Service: the roll is per pod.
+    const served = async (): Promise<string> => {
+      const handshake = await tlsHandshake({ host, port: 8200, ca, servername: 'vault-0.vault-internal.vault.svc' });
+      assert.equal(handshake.authorized, true, handshake.error);
+      return handshake.fingerprint;
+    };
+    const before = await served();
+    // Renewal without cert-manager: the same `issue` as step "tls" (the CA it made), the Secret replaced.
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-cluster-renew-'));
+    let renewed: string;
+    try {
+      const script = [
+        `npx rotor tls issue --ca-dir "$ROTOR_CA_DIR" --name vault --out ${dir} --dns vault-active.vault.svc,vault-standby.vault.svc,vault.vault.svc,vault-internal.vault.svc,'*.vault-internal.vault.svc' --dns vault-0.vault-internal.vault.svc,vault-1.vault-internal.vault.svc,vault-2.vault-internal.vault.svc,localhost --ip 127.0.0.1`,
+        `kubectl -n vault create secret generic vault-tls --type=kubernetes.io/tls --from-file=tls.crt=${dir}/vault.crt --from-file=tls.key=${dir}/vault.key --from-file=ca.crt="$ROTOR_CA_DIR/ca.crt" --dry-run=client -o yaml | kubectl apply -f -`,
+      ].join('\n');
+      await runDocStep({ name: 'renew vault-tls', script, line: 0 }, { cwd: repo, env, timeoutMs: 2 * MINUTE });
+      renewed = new X509Certificate(readFileSync(join(dir, 'vault.crt'))).fingerprint256;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.notEqual(renewed, before);
+    const elapsed = performance.now();
+    await waitFor(
+      'the kubelet to update vault-0\'s mounted certificate',
+      async () => (new X509Certificate(await node.kubectl(['-n', 'vault', 'exec', 'vault-0', '-c', 'openbao', '--', 'cat', '/openbao/tls/tls.crt'])).fingerprint256 === renewed ? true : undefined),
+      { timeoutMs: 4 * MINUTE, intervalMs: 2_000 },
+    );
+    const mountedAfter = Math.round((performance.now() - elapsed) / 1000);
+    assert.equal(await served(), before, 'the new file alone changes nothing: Vault serves the certificate it loaded');
+    // As docs/operations.md sends it (kill is the shell's: the image has no kill binary).
+    await node.kubectl(['-n', 'vault', 'exec', 'vault-0', '-c', 'openbao', '--', 'sh', '-c', 'kill -HUP 1']);
+    await waitFor('vault-0 to serve the renewed certificate', async () => ((await served()) === renewed ? true : undefined), { timeoutMs: MINUTE, intervalMs: 500 });
+    const [after] = await vaultStatus(kubectl, ['vault-0']);
+    assert.deepEqual([after?.initialized, after?.sealed], [true, false], 'no restart, no seal');
+    log(`certificate roll: the kubelet updated the mounted file in ${mountedAfter} s; served after SIGHUP`);
   });
 
   it('3. PostgreSQL: a StatefulSet on its claim; the db-admin Job made the seed table and vault_admin (CREATEROLE, no superuser)', async () => {
