@@ -73,15 +73,11 @@ export interface VaultNodeStatus {
 export async function vaultStatus(kubectl: Kubectl, podNames: readonly string[]): Promise<VaultNodeStatus[]> {
   return Promise.all(
     podNames.map(async (pod) => {
-      let text: string;
-      try {
-        text = await kubectl.run(['-n', 'vault', 'exec', pod, '-c', 'openbao', '--', 'bao', 'status', '-format=json']);
-      } catch (err) {
-        const stdout = (err as { stdout?: string }).stdout;
-        if (stdout === undefined || !stdout.trim().startsWith('{')) throw err;
-        text = stdout;
+      const r = await kubectl.result(['-n', 'vault', 'exec', pod, '-c', 'openbao', '--', 'bao', 'status', '-format=json']);
+      if ((r.code !== 0 && r.code !== 2) || !r.stdout.trim().startsWith('{')) {
+        throw new TestbedError('TESTBED_CLUSTER', `bao status in ${pod} exited ${String(r.code)}: ${(r.stderr || r.stdout).trim()}`);
       }
-      const s = JSON.parse(text) as { initialized: boolean; sealed: boolean; cluster_id?: string; is_self?: boolean };
+      const s = JSON.parse(r.stdout) as { initialized: boolean; sealed: boolean; cluster_id?: string; is_self?: boolean };
       return { pod, initialized: s.initialized, sealed: s.sealed, clusterId: s.cluster_id, active: s.is_self === true };
     }),
   );
