@@ -24,6 +24,11 @@ export function openBaoBinary(): string {
   return cachedBinary('ROTOR_BAO_BIN', 'bao');
 }
 
+/** HashiCorp Vault's server/CLI built from its Go module by testbed/build.sh (target vault). */
+export function vaultBinary(): string {
+  return cachedBinary('ROTOR_VAULT_BIN', 'vault');
+}
+
 /** PostgreSQL's server binaries directory (Debian keeps them off PATH). */
 export function postgresBinDir(): string {
   const fromEnv = process.env.ROTOR_PG_BINDIR;

@@ -4,19 +4,20 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { request as httpsRequest } from 'node:https';
-import { openBaoBinary } from './binaries.ts';
 import { TestbedError } from './errors.ts';
 import { issueServingCert, type ServingCert, type TestCa } from './pki.ts';
 import { freePort } from './ports.ts';
 import { ServerProcess } from './process.ts';
+import { serverEnv, serverFlavour, type ServerFlavour } from './server-flavour.ts';
 import { waitFor } from './wait.ts';
 
 export interface OpenBaoDevServer {
   /** e.g. http://127.0.0.1:41234 */
   address: string;
   rootToken: string;
-  /** The binary, for running `bao agent` against this server. */
+  /** The binary, for running `bao agent` (or `vault agent`) against this server. */
   binary: string;
+  flavour: ServerFlavour;
   logTail(): string;
   stop(): Promise<void>;
 }
@@ -24,16 +25,8 @@ export interface OpenBaoDevServer {
 export interface StartOpenBaoOptions {
   mode: 'dev';
   timeoutMs?: number;
-}
-
-/** Environment for a bao process: no inherited BAO_/VAULT_ settings, HOME in the temp dir. */
-function baoEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('BAO_') && !key.startsWith('VAULT_')) env[key] = value;
-  }
-  env.HOME = home;
-  return env;
+  /** Which server: OpenBao (default) or HashiCorp Vault, started the same way. */
+  flavour?: ServerFlavour;
 }
 
 /** The status of GET `url`, over https trusting `ca` (Node's fetch takes no CA). */
@@ -64,10 +57,11 @@ async function waitForListener(server: ServerProcess, address: string, timeoutMs
   });
 }
 
-/** A dev-mode OpenBao: in-memory, unsealed, with a random root token. */
+/** A dev-mode OpenBao (or Vault): in-memory, unsealed, with a random root token. */
 export async function startOpenBao(options: StartOpenBaoOptions): Promise<OpenBaoDevServer> {
-  const binary = openBaoBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'rotor-bao-dev-'));
+  const flavour = serverFlavour(options.flavour);
+  const binary = flavour.binary();
+  const dir = mkdtempSync(join(tmpdir(), `rotor-${flavour.command}-dev-`));
   const host = '127.0.0.1';
   const rootToken = `root-${randomBytes(12).toString('hex')}`;
   let server: ServerProcess | undefined;
@@ -75,11 +69,11 @@ export async function startOpenBao(options: StartOpenBaoOptions): Promise<OpenBa
     const port = await freePort(host);
     const address = `http://${host}:${port}`;
     server = new ServerProcess({
-      name: `openbao dev (${options.mode})`,
+      name: `${flavour.flavour} dev (${options.mode})`,
       command: binary,
       args: ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=${host}:${port}`, '-log-level=info'],
-      logFile: join(dir, 'openbao.log'),
-      env: baoEnv(dir),
+      logFile: join(dir, `${flavour.flavour}.log`),
+      env: serverEnv(dir),
       cwd: dir,
     });
     await waitForListener(server, address, options.timeoutMs ?? 30_000);
@@ -88,6 +82,7 @@ export async function startOpenBao(options: StartOpenBaoOptions): Promise<OpenBa
       address,
       rootToken,
       binary,
+      flavour: flavour.flavour,
       logTail: () => running.logTail(),
       async stop() {
         await running.stop();
@@ -121,7 +116,7 @@ export interface OpenBaoNode {
   /** The listener's certificate and key files, when the cluster serves TLS: overwrite them and `reload()` to rotate. */
   tls: ServingCert | undefined;
   running: boolean;
-  /** SIGHUP: OpenBao reloads its listener certificates (and log level) without a restart. */
+  /** SIGHUP: OpenBao (and Vault) reloads its listener certificates (and log level) without a restart. */
   reload(): void;
   /** Starts the node again with the same data, address and ports (e.g. after kill). */
   start(): Promise<void>;
@@ -135,6 +130,7 @@ export interface OpenBaoNode {
 export interface OpenBaoCluster {
   nodes: OpenBaoNode[];
   binary: string;
+  flavour: ServerFlavour;
   stop(): Promise<void>;
 }
 
@@ -158,8 +154,10 @@ export interface StartOpenBaoClusterOptions {
    * addresses become https. Raft joins then need the CA (leader_ca_cert), as in the cluster.
    */
   tls?: TestCa;
-  /** More server configuration (HCL) appended to every node's file, e.g. deploy/'s audit stanza. */
+  /** More server configuration (HCL) appended to every node's file, e.g. deploy/'s audit stanza (OpenBao only). */
   extraConfig?: string;
+  /** Which server: OpenBao (default) or HashiCorp Vault, configured and started the same way. */
+  flavour?: ServerFlavour;
 }
 
 /** Whether `port` can be bound on `host` right now. */
@@ -184,15 +182,16 @@ async function sharedFreePort(hosts: readonly string[]): Promise<number> {
 }
 
 /**
- * A raft cluster of OpenBao servers, each on its own loopback address so that
+ * A raft cluster of OpenBao (or Vault) servers, each on its own loopback address so that
  * nodes look like pods. The nodes are left uninitialized and unjoined: that is
  * the unsealer's job.
  */
 export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = {}): Promise<OpenBaoCluster> {
-  let binary = openBaoBinary();
+  const flavour = serverFlavour(options.flavour);
+  let binary = flavour.binary();
   const count = options.nodes ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const dir = mkdtempSync(join(tmpdir(), 'rotor-bao-raft-'));
+  const dir = mkdtempSync(join(tmpdir(), `rotor-${flavour.command}-raft-`));
   const nodes: OpenBaoNode[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -203,7 +202,7 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
     // mkdtemp), and the binary (the cache under /root is not theirs to read): a link, else a copy.
     if (options.runAs) {
       chmodSync(dir, 0o711);
-      const shared = join(dir, 'bao');
+      const shared = join(dir, flavour.command);
       try {
         linkSync(binary, shared);
       } catch {
@@ -257,7 +256,7 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
         clusterAddress,
         clusterPort,
         runAs,
-        logFile: join(home, 'openbao.log'),
+        logFile: join(home, `${flavour.flavour}.log`),
         dataDir: join(home, 'raft'),
         tls,
         get running() {
@@ -269,11 +268,11 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
         async start() {
           if (server?.running) return;
           server = new ServerProcess({
-            name: `openbao ${id}`,
+            name: `${flavour.flavour} ${id}`,
             command: binary,
             args: ['server', `-config=${configFile}`, '-log-level=info'],
-            logFile: join(home, 'openbao.log'),
-            env: baoEnv(home),
+            logFile: join(home, `${flavour.flavour}.log`),
+            env: serverEnv(home),
             cwd: home,
             ...runAs,
           });
@@ -291,7 +290,7 @@ export async function startOpenBaoCluster(options: StartOpenBaoClusterOptions = 
       nodes.push(node);
     }
     await Promise.all(nodes.map((n) => n.start()));
-    return { nodes, binary, stop: stopAll };
+    return { nodes, binary, flavour: flavour.flavour, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
