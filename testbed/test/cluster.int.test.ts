@@ -75,6 +75,8 @@ function tlsHandshake(input: { host: string; port: number; ca: string; servernam
 
 describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUTE }, () => {
   let baseline: HostSnapshot;
+  /** The host right after stop() restored it, before another run may take the machine. */
+  let restored: HostSnapshot | undefined;
   let node: KubeNode;
   let kubectl: ClusterKubectl;
   let env: NodeJS.ProcessEnv;
@@ -120,8 +122,10 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
   };
 
   before(async () => {
-    baseline = await hostSnapshot();
-    node = await startKubeNode({ images: [...imageCatalog().keys()] });
+    node = await startKubeNode({
+      images: [...imageCatalog().keys()],
+      onMachine: { acquired: async () => void (baseline = await hostSnapshot()), releasing: async () => void (restored = await hostSnapshot()) },
+    });
     kubectl = clusterKubectl(node);
     env = operatorShellEnv(node, nodeBinaries().rotorKube);
     rotorImage = node.images.get('rotor')?.ref ?? assert.fail('the rotor image is in the catalog');
@@ -551,7 +555,6 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
 
   it('teardown leaves the host as it found it', async () => {
     await node.stop();
-    const now = await hostSnapshot();
-    assert.deepEqual(diffSnapshots(baseline, now), []);
+    assert.deepEqual(diffSnapshots(baseline, restored ?? assert.fail('stop() took no snapshot before releasing the machine')), []);
   });
 });

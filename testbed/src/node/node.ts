@@ -56,6 +56,13 @@ export interface StartKubeNodeOptions {
    * running in parallel take turns). Default 15 min; a node of this process fails at once.
    */
   lockTimeoutMs?: number;
+  /**
+   * Run while this process holds the machine: `acquired` once the lock is taken and any
+   * stale node removed, before the start changes anything; `releasing` after stop() restored
+   * the host, before the lock goes. A test takes its host snapshots here: outside the lock,
+   * another run's node (waiting for or just done with the machine) would be part of them.
+   */
+  onMachine?: { acquired?: () => Promise<void>; releasing?: () => Promise<void> };
 }
 
 export interface KubeNode {
@@ -167,6 +174,7 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
   if (stale || leftoversPresent()) {
     await teardownHost({ tools, baseline: stale?.baseline, runDirs: [...new Set([...(stale?.runDir ? [stale.runDir] : []), ...staleRunDirs()])], releaseLock: false });
   }
+  await options.onMachine?.acquired?.();
   const state: NodeState = { pid: process.pid, startedAt: new Date().toISOString(), baseline: await captureBaseline(tools) };
   saveNodeState(state);
   const runDir = mkdtempSync(join(tmpdir(), RUN_DIR_PREFIX));
@@ -213,7 +221,7 @@ export async function startKubeNode(options: StartKubeNodeOptions = {}): Promise
       await attempt('kube-scheduler', async () => servers.get('kube-scheduler')?.stop());
       await attempt('kube-apiserver and etcd', async () => apiserver?.stop());
       const hostTimings: Record<string, number> = {};
-      await attempt('host', () => teardownHost({ tools, baseline: state.baseline, runDirs: [runDir], releaseLock: true, timings: hostTimings }));
+      await attempt('host', () => teardownHost({ tools, baseline: state.baseline, runDirs: [runDir], releaseLock: true, timings: hostTimings, beforeRelease: options.onMachine?.releasing }));
       for (const [step, ms] of Object.entries(hostTimings)) stopTimings[`host: ${step}`] = ms;
       if (errors.length) throw new TestbedError('TESTBED_TEARDOWN', `stopping the node:\n- ${errors.join('\n- ')}`);
     })();

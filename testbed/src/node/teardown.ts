@@ -247,6 +247,8 @@ export interface TeardownOptions {
   runDirs: string[];
   /** Also release the node lock. */
   releaseLock: boolean;
+  /** Runs after a clean teardown, before the lock is released (see StartKubeNodeOptions.onMachine). */
+  beforeRelease?: () => Promise<void>;
   /** Filled with the milliseconds each step took. */
   timings?: Record<string, number>;
 }
@@ -282,7 +284,10 @@ export async function teardownHost(options: TeardownOptions): Promise<void> {
     if (mounted.length) throw new Error(`not deleting run dirs with mounts below: ${mounted.join(', ')}`);
     for (const dir of options.runDirs) rmSync(dir, { recursive: true, force: true });
   });
-  if (options.releaseLock && errors.length === 0) releaseNodeLock();
+  if (options.releaseLock && errors.length === 0) {
+    await step('before release', async () => options.beforeRelease?.());
+    releaseNodeLock();
+  }
   if (errors.length) throw new TestbedError('TESTBED_TEARDOWN', `node teardown left something behind:\n- ${errors.join('\n- ')}`);
 }
 
