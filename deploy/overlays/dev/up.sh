@@ -44,8 +44,7 @@ kubectl apply -k deploy/overlays/dev
 kubectl -n vault wait --for=condition=Ready pod -l app.kubernetes.io/name=vault,component=server --timeout=600s
 kubectl -n db wait --for=condition=Ready pod -l app.kubernetes.io/name=postgres --timeout=300s
 kubectl -n db wait --for=condition=complete job/db-admin --timeout=300s
-kubectl -n vault get secret vault-configure-token >/dev/null 2>&1 ||
-  kubectl -n vault create secret generic vault-configure-token --from-literal=token="$(kubectl -n vault exec deploy/vault-unsealer -- node /app/packages/cli/dist/src/main.js unseal root-token --key-store=k8s-secret:vault/vault-unseal-keys --envelope-key-file=/etc/rotor/envelope/key)"
+# The configure job logs in as its own service account (role rotor-configure): no token to hand it.
 kubectl -n vault wait --for=condition=complete job/vault-configure --timeout=600s
 kubectl -n app rollout status deploy/users-api --timeout=600s
 kubectl -n app rollout status deploy/users-admin-api --timeout=600s
