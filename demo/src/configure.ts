@@ -1,7 +1,7 @@
 // Persona Vault Admin, part 2: `rotor configure apply` with the shipped
 // deploy/vault/config.yaml, adapted to this machine (kube-apiserver address and
 // CA, PostgreSQL address, short TTLs so rotation is visible), then proof that
-// rotate-root happened: the superuser password the DB Admin handed over is dead.
+// rotate-root happened: vault_admin's password the DB Admin handed over is dead.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,7 +9,7 @@ import { parse, stringify } from 'yaml';
 import type { VaultClient } from '@rotor/vault-client';
 import { childEnv, rotor } from './commands.ts';
 import { REPO_ROOT, type DemoContext } from './context.ts';
-import { superuserQuery, type Database } from './db-admin.ts';
+import { queryAs, VAULT_ADMIN, type Database } from './db-admin.ts';
 import type { KubeAuth } from './kubernetes.ts';
 import { seconds } from './narrator.ts';
 import type { Vault } from './vault-admin.ts';
@@ -80,7 +80,7 @@ export async function configureVault(ctx: DemoContext, db: Database, vault: Vaul
   narrator.info(`config: deploy/vault/config.yaml with ${kube ? 'the kube-apiserver\'s address and CA' : 'approle auth (no kube testbed)'}, connection_url 127.0.0.1:${db.server.port}, db-reader-role TTL ${options.credentialTtlSeconds}s`);
   narrator.info(`$ PG_ROOT_PASSWORD=… rotor configure apply -c ${configFile} --address ${await vault.activeAddress()} --token-file …/root-token`);
 
-  const env = childEnv({ PG_ROOT_PASSWORD: db.server.superuserPassword, ...(kube ? { REVIEWER_JWT: kube.reviewerJwt } : {}) });
+  const env = childEnv({ PG_ROOT_PASSWORD: db.vaultAdminPassword, ...(kube ? { REVIEWER_JWT: kube.reviewerJwt } : {}) });
   const args = ['-c', configFile, '--address', await vault.activeAddress(), '--token-file', vault.rootTokenFile];
   const started = performance.now();
   const apply = await rotor(['configure', 'apply', ...args], env, signal);
@@ -97,11 +97,11 @@ export async function configureVault(ctx: DemoContext, db: Database, vault: Vaul
   narrator.check(again.code === 0 && verdict.startsWith('No changes'), 'a second plan finds nothing to do:', verdict);
 
   // rotate-root: the password the DB Admin gave Vault no longer works.
-  const code = await superuserQuery(db.server, db.server.superuserPassword, 'SELECT 1').then(
+  const code = await queryAs(db.server, VAULT_ADMIN, db.vaultAdminPassword, 'SELECT 1').then(
     () => 'connected',
     (err: unknown) => (err instanceof pg.DatabaseError ? (err.code ?? 'no code') : String((err as Error).message)),
   );
-  narrator.check(code === '28P01', 'rotate-root done: the original superuser password now fails', `(SQLSTATE ${code}: invalid_password)`);
+  narrator.check(code === '28P01', `rotate-root done: ${VAULT_ADMIN}'s first password now fails`, `(SQLSTATE ${code}: invalid_password)`);
 
   const admin = await vault.admin();
   if (kube) return { method: 'kubernetes', role: 'app-creds-reader-role', tokenFile: kube.appTokenFile };

@@ -1,14 +1,27 @@
-// Persona DB Admin: a PostgreSQL server with the seed's users table and rows,
-// plus an observer login the demo keeps for its own checks (the superuser's
-// password is about to be rotated by Vault, so nobody outside Vault knows it).
+// Persona DB Admin: a PostgreSQL server set up by the cluster's DB-admin Job's own SQL
+// (deploy/postgres/db-admin.sql: the seed's users table and rows, and vault_admin, the
+// role Vault connects as), plus an observer login the demo keeps for its own checks
+// (vault_admin's password is about to be rotated by Vault, so nobody outside Vault knows it).
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
-import { startPostgres, type PostgresServer } from '@rotor/testbed';
+import { postgresBinDir, startPostgres, type PostgresServer } from '@rotor/testbed';
 import type { DemoContext } from './context.ts';
 import { seconds } from './narrator.ts';
 
+/** The DB-admin Job's SQL (deploy/postgres/db-admin.yaml runs it with psql in the cluster). */
+const DB_ADMIN_SQL = fileURLToPath(new URL('../../deploy/postgres/db-admin.sql', import.meta.url));
+
+/** The role Vault's database engine connects as (deploy/vault/config.yaml). */
+export const VAULT_ADMIN = 'vault_admin';
+
 export interface Database {
   server: PostgresServer;
+  /** vault_admin's first password, handed to Vault once; rotate-root replaces it. */
+  vaultAdminPassword: string;
   /** Runs a query as the observer (LOGIN, pg_read_all_stats; no table privileges). */
   observe<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
 }
@@ -24,16 +37,20 @@ export async function dbAdmin(ctx: DemoContext): Promise<Database> {
   secrets.add('postgres superuser password', server.superuserPassword);
   narrator.info(`PostgreSQL listening on ${server.host}:${server.port} (scram-sha-256, superuser "${server.superuser}") in ${seconds(performance.now() - started)}`);
 
+  // What the DB-admin Job runs in the cluster, as it runs it: psql with the superuser's password and
+  // vault_admin's first one in the environment.
+  const vaultAdminPassword = randomBytes(18).toString('base64url');
+  secrets.add('vault_admin first password', vaultAdminPassword);
+  await promisify(execFile)(join(postgresBinDir(), 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', server.superuser, '-d', server.database, '-f', DB_ADMIN_SQL], {
+    env: { ...process.env, PGPASSWORD: server.superuserPassword, VAULT_ADMIN_PASSWORD: vaultAdminPassword },
+    timeout: 60_000,
+  });
+
   const observerPassword = randomBytes(18).toString('base64url');
   secrets.add('observer password', observerPassword);
   const admin = new pg.Client({ connectionString: server.url(), connectionTimeoutMillis: 5_000 });
   await admin.connect();
   try {
-    // The seed's "Useful Postgres Commands".
-    await admin.query('CREATE TABLE users (id serial NOT NULL UNIQUE, title varchar(255) NOT NULL, name varchar(255))');
-    await admin.query(`INSERT INTO users (id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
-    // serial starts at 1 regardless of the explicit ids: move it past them.
-    await admin.query(`SELECT setval('users_id_seq', (SELECT max(id) FROM users))`);
     await admin.query(`CREATE ROLE ${OBSERVER} WITH LOGIN PASSWORD '${observerPassword}' IN ROLE pg_read_all_stats`);
   } finally {
     await admin.end();
@@ -50,17 +67,20 @@ export async function dbAdmin(ctx: DemoContext): Promise<Database> {
     }
   };
 
-  const rows = await superuserQuery(server, server.superuserPassword, 'SELECT id, title, name FROM users ORDER BY id');
+  const rows = await queryAs(server, server.superuser, server.superuserPassword, 'SELECT id, title, name FROM users ORDER BY id');
+  narrator.info('$ psql -f deploy/postgres/db-admin.sql   (the DB-admin Job\'s SQL)');
   narrator.info('CREATE TABLE users (id serial, title varchar(255) not null, name varchar(255))');
   for (const r of rows) narrator.info(`  ${String(r.id)} | ${String(r.title).padEnd(7)} | ${String(r.name)}`);
   narrator.check(rows.length === 2 && rows[0]?.name === 'sakib' && rows[1]?.name === 'hanifa', 'users table holds the seed\'s two rows');
+  const [role] = await queryAs(server, server.superuser, server.superuserPassword, `SELECT rolcreaterole, rolsuper FROM pg_roles WHERE rolname = '${VAULT_ADMIN}'`);
+  narrator.check(role?.rolcreaterole === true && role.rolsuper === false, `role "${VAULT_ADMIN}" for Vault: LOGIN CREATEROLE, not a superuser`);
   narrator.info(`login "${OBSERVER}" created for the demo's own checks (pg_read_all_stats, no table privileges)`);
-  return { server, observe };
+  return { server, vaultAdminPassword, observe };
 }
 
-/** One query as the superuser with the given password (the original one fails once Vault rotated it). */
-export async function superuserQuery(server: PostgresServer, password: string, sql: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: server.url(server.superuser, password), connectionTimeoutMillis: 5_000 });
+/** One query as `user` with the given password (vault_admin's first one fails once Vault rotated it). */
+export async function queryAs(server: PostgresServer, user: string, password: string, sql: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: server.url(user, password), connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
     return (await client.query(sql)).rows as Record<string, unknown>[];

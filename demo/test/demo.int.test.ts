@@ -56,7 +56,7 @@ describe('npm run demo --quick', { timeout: 420_000 }, () => {
     const rotations = /✓ (\d+) credential rotations under load/.exec(run.stdout);
     assert.ok(rotations, 'the rotations line is printed');
     assert.ok(Number(rotations[1]) >= 3, `${rotations[1]} rotations`);
-    assert.match(run.stdout, /✓ rotate-root done: the original superuser password now fails \(SQLSTATE 28P01/);
+    assert.match(run.stdout, /✓ rotate-root done: vault_admin's first password now fails \(SQLSTATE 28P01/);
     assert.match(run.stdout, /✓ GET \/users → 200: 1 sre sakib, 2 manager hanifa/);
     assert.match(run.stdout, /✓ POST \/users → 403/);
     assert.match(run.stdout, /✓ node-\d unsealed again by the unsealer in [\d.]+ s/);
