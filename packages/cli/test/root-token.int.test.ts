@@ -90,6 +90,8 @@ describe('no standing root token: bootstrap, kubernetes login, break-glass', { t
     config = { dir, file: join(dir, 'config.yaml') };
     const doc = parseDocument(readFileSync(SHIPPED, 'utf8'));
     doc.setIn(['secrets', 0, 'connections', 0, 'connection_url'], db.vaultConnectionUrl());
+    // The cluster's DB-admin Job makes vault_admin; here Vault gets the testbed's superuser (PG_ROOT_PASSWORD).
+    doc.setIn(['secrets', 0, 'connections', 0, 'username'], db.superuser);
     writeFileSync(join(config.dir, 'kube-ca.crt'), kube.caCert);
     doc.setIn(['auth', 0, 'config', 'kubernetes_host'], kube.url);
     doc.setIn(['auth', 0, 'config', 'kubernetes_ca_cert'], doc.createNode({ fromFile: 'kube-ca.crt' }));

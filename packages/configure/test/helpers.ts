@@ -15,7 +15,7 @@ const KUBERNETES_CA = fileURLToPath(new URL('./fixtures/kubernetes-ca.crt', impo
 
 /**
  * A copy of deploy/vault/config.yaml (policy files included) in a temp dir,
- * with the connection URL of `db` and a Kubernetes API outside the cluster:
+ * with the connection URL and superuser of `db` and a Kubernetes API outside the cluster:
  * Vault accepts any host at config time; logins are the kubernetes-auth tests' job.
  */
 export function shippedConfigFor(db: PostgresServer): { dir: string; file: string } {
@@ -23,6 +23,8 @@ export function shippedConfigFor(db: PostgresServer): { dir: string; file: strin
   cpSync(join(SHIPPED_CONFIG, '..', 'policies'), join(dir, 'policies'), { recursive: true });
   const doc = parseDocument(readFileSync(SHIPPED_CONFIG, 'utf8'));
   doc.setIn(['secrets', 0, 'connections', 0, 'connection_url'], db.vaultConnectionUrl());
+  // The cluster's DB-admin Job makes vault_admin; here Vault gets the testbed's superuser (PG_ROOT_PASSWORD).
+  doc.setIn(['secrets', 0, 'connections', 0, 'username'], db.superuser);
   doc.setIn(['auth', 0, 'config', 'kubernetes_host'], 'https://127.0.0.1:6443');
   doc.setIn(['auth', 0, 'config', 'kubernetes_ca_cert'], doc.createNode({ fromFile: KUBERNETES_CA }));
   doc.setIn(['auth', 0, 'config', 'disable_local_ca_jwt'], true);
