@@ -48,10 +48,12 @@ describe('backups: the raft snapshot CronJob and the restore drill (3-node raft 
   let bin: string;
   let snapshotToken: string;
   const job = shippedSnapshotJob();
+  // This cluster serves plain HTTP: no CA file (the cluster walkthrough runs the job over TLS).
+  const { BAO_CACERT: shippedCaCert, ...shippedEnv } = job.env;
   /** The CronJob's script as shipped, with this cluster's active node and a token of the raft-snapshot policy. */
   const runJob = async (retain: number): Promise<{ code: number; output: string }> =>
     run(job.command.concat(job.script), {
-      ...job.env,
+      ...shippedEnv,
       PATH: `${bin}:${process.env.PATH ?? ''}`,
       HOME: dir,
       BAO_ADDR: await stack.activeAddress(),
@@ -83,6 +85,7 @@ describe('backups: the raft snapshot CronJob and the restore drill (3-node raft 
   it('the CronJob script saves a snapshot per run and keeps the newest RETAIN; its policy allows nothing else', async () => {
     assert.equal(job.env.RETAIN, '24', 'the shipped retention');
     assert.equal(job.env.BAO_AUTH_ROLE, 'vault-snapshot');
+    assert.equal(shippedCaCert, '/etc/rotor/vault-tls/ca.crt', 'the shipped job verifies Vault with the CA of vault-tls');
     const outputs: string[] = [];
     for (let i = 0; i < 4; i++) {
       // Names carry the second: the next run starts in the next one.
