@@ -149,17 +149,24 @@ export async function seedRequests(url: string): Promise<{ get: { status: number
  * attacker in that pod would.
  */
 export function connectScript(targets: readonly string[], timeoutMs = 3_000): string {
+  return `${roundScript(targets, timeoutMs)}
+round().then((r) => console.log(JSON.stringify(r)));
+`;
+}
+
+/** Node source defining `round()`: one TCP connect to each target, resolving to target -> 'open' or why not. */
+function roundScript(targets: readonly string[], timeoutMs = 3_000): string {
   return `
 const net = require('node:net');
 const targets = ${JSON.stringify(targets)};
-Promise.all(targets.map((t) => new Promise((resolve) => {
+const round = () => Promise.all(targets.map((t) => new Promise((resolve) => {
   const [host, port] = t.split(':');
   const s = net.connect({ host, port: Number(port) });
   const done = (ok, why) => { s.destroy(); resolve([t, ok ? 'open' : why]); };
   s.setTimeout(${timeoutMs}, () => done(false, 'timeout'));
   s.on('connect', () => done(true));
   s.on('error', (e) => done(false, e.code || 'error'));
-}))).then((r) => console.log(JSON.stringify(Object.fromEntries(r))));
+}))).then((r) => Object.fromEntries(r));
 `;
 }
 
@@ -191,10 +198,36 @@ export function probePod(name: string, namespace: string, image: string, script:
   };
 }
 
-/** Runs a probe pod to completion and returns its JSON answer. */
-export async function probeFrom(node: KubeNode, namespace: string, image: string, targets: readonly string[]): Promise<Record<string, string>> {
+/** What a probe pod saw: its first round, its last, and when its last began (ms after its first). */
+export interface ProbeRounds {
+  first: Record<string, string>;
+  last: Record<string, string>;
+  rounds: number;
+  lastAtMs: number;
+}
+
+/**
+ * Runs a probe pod to completion. It connects to every target, round after round (250 ms apart, for
+ * 60 s at most), until none of `untilClosed` answers: a network policy controller programs a new pod's
+ * rules a moment after the pod starts (kube-router: on its pod event), and until then the pod's
+ * packets pass. The caller asserts the last round and can report the window.
+ */
+export async function probeFrom(node: KubeNode, namespace: string, image: string, targets: readonly string[], untilClosed: readonly string[] = []): Promise<ProbeRounds> {
   const name = `np-probe-${Date.now().toString(36)}`;
-  await node.apply(probePod(name, namespace, image, connectScript(targets)));
+  const script = `${roundScript(targets)}
+const untilClosed = ${JSON.stringify(untilClosed)};
+(async () => {
+  const started = Date.now();
+  for (let n = 1; ; n++) {
+    const at = Date.now() - started;
+    const result = await round();
+    console.log(JSON.stringify({ n, at, result }));
+    if (untilClosed.every((t) => result[t] !== 'open') || Date.now() - started > 60000) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+})();
+`;
+  await node.apply(probePod(name, namespace, image, script));
   try {
     await waitFor(
       `probe pod ${namespace}/${name} to finish`,
@@ -202,10 +235,13 @@ export async function probeFrom(node: KubeNode, namespace: string, image: string
         const phase = (await node.kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}'])).trim();
         return phase === 'Succeeded' || phase === 'Failed' ? phase : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 1_000 },
+      { timeoutMs: 180_000, intervalMs: 1_000 },
     );
-    const logs = await node.kubectl(['-n', namespace, 'logs', name]);
-    return JSON.parse(logs.trim().split('\n').at(-1) ?? '{}') as Record<string, string>;
+    const rounds = (await node.kubectl(['-n', namespace, 'logs', name])).trim().split('\n').map((l) => JSON.parse(l) as { n: number; at: number; result: Record<string, string> });
+    const first = rounds[0];
+    const last = rounds.at(-1);
+    if (!first || !last) throw new Error(`probe pod ${namespace}/${name} printed nothing`);
+    return { first: first.result, last: last.result, rounds: last.n, lastAtMs: last.at };
   } finally {
     await node.kubectl(['-n', namespace, 'delete', 'pod', name, '--wait=false']).catch(() => undefined);
   }
