@@ -52,14 +52,18 @@ export async function waitForHealthyCluster(cluster: OpenBaoCluster, rootToken: 
     { timeoutMs, intervalMs: 200 },
   );
   const active = await activeNode(cluster);
+  let seen: unknown;
   const servers = await waitFor(
     'all nodes as raft voters',
     async () => {
       const { servers } = await client(active.address, rootToken).sys.raftConfiguration();
+      seen = servers;
       return servers.length === cluster.nodes.length && servers.every((s) => s.voter) ? servers : undefined;
     },
     { timeoutMs, intervalMs: 250 },
-  );
+  ).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}; raft configuration last seen on ${active.id}: ${JSON.stringify(seen)}`, { cause: err });
+  });
   assert.deepEqual(servers.map((s) => s.nodeId).sort(), cluster.nodes.map((n) => n.id).sort());
   assert.equal(servers.filter((s) => s.leader).length, 1);
 }

@@ -1,6 +1,6 @@
 // The unsealer's safety rules on real raft clusters: keys are stored before
 // anything else, never re-initialized, and foreign keys stop it instead of looping.
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,8 @@ describe('unsealer safety', { timeout: 400_000 }, () => {
     [first, second] = await Promise.all([startOpenBaoCluster({ nodes: 3 }), startOpenBaoCluster({ nodes: 3 })]);
   });
 
+  // A failed test skips its own stopAll(): its unsealer must not act on the next test's cluster.
+  afterEach(stopAll);
   after(async () => {
     await stopAll();
     await Promise.all([first?.stop(), second?.stop()]);
