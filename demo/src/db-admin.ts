@@ -44,6 +44,10 @@ export async function dbAdmin(ctx: DemoContext): Promise<Database> {
   await promisify(execFile)(join(postgresBinDir(), 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', server.superuser, '-d', server.database, '-f', DB_ADMIN_SQL], {
     env: { ...process.env, PGPASSWORD: server.superuserPassword, VAULT_ADMIN_PASSWORD: vaultAdminPassword },
     timeout: 60_000,
+  }).catch((err: unknown) => {
+    // psql quotes a failing statement, and the CREATE ROLE carries the password: never pass that on.
+    const { stderr, code } = err as { stderr?: string; code?: unknown };
+    throw new Error(`deploy/postgres/db-admin.sql failed (psql exit ${String(code)}): ${(stderr ?? '').replaceAll(vaultAdminPassword, '<redacted>').trim()}`);
   });
 
   const observerPassword = randomBytes(18).toString('base64url');
