@@ -90,12 +90,9 @@ export class AgentFileSource implements CredentialSource {
   }
 
   /** Re-reads the file now: the agent may have rendered new credentials already. */
-  async refresh(stale: DbCredentials): Promise<DbCredentials> {
+  async refresh(stale: DbCredentials): Promise<void> {
     this.#lifecycle.assertRunning('refresh');
-    const current = this.#current as DbCredentials;
-    if (!sameLogin(current, stale)) return current;
-    await this.#read();
-    return this.#current as DbCredentials;
+    if (sameLogin(this.#current as DbCredentials, stale)) await this.#read();
   }
 
   /** The agent owns the lease; nothing to revoke here. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorSummary } from '@rotor/vault-client';
 import { describeCredentials, sameLogin, type DbCredentials } from './credentials.ts';
 import { DbCredentialsError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -354,8 +355,10 @@ export class RotatingPool {
     this.#log.warn({ generation: gen.id, current: describeCredentials(gen.creds) }, 'database refused the credentials; asking the source for fresh ones');
     gen.recovery = (async () => {
       try {
-        const fresh = await this.#source.refresh(gen.creds);
-        await this.#enqueueRotation(fresh, 'auth-failure');
+        // New credentials arrive by the subscription, which queued their rotation before
+        // refresh resolved: wait for the queue.
+        await this.#source.refresh(gen.creds);
+        await this.#rotations;
       } catch (err) {
         this.#log.warn({ err: errorSummary(err) }, 'credential refresh failed');
       }
@@ -461,11 +464,4 @@ async function inTransaction<T>(connection: DbConnection, fn: (client: Transacti
   }
   await connection.query('COMMIT');
   return value;
-}
-
-/** An error reduced to what is safe to log: database errors carry no secrets in code and message. */
-function errorSummary(err: unknown): { message: string; code?: string } {
-  if (!(err instanceof Error)) return { message: String(err) };
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? { message: err.message, code } : { message: err.message };
 }

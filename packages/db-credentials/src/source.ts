@@ -26,14 +26,18 @@ export interface CredentialSource {
   stop(): Promise<void>;
   /** The credentials to use now. */
   current(): DbCredentials;
-  /** Calls `listener` on each change; returns the unsubscribe function. */
+  /**
+   * Calls `listener` on each change; returns the unsubscribe function. This is the one
+   * channel new credentials arrive by, refreshes included.
+   */
   subscribe(listener: CredentialListener): () => void;
   /**
-   * The database refused `stale`: return fresher credentials if the source can
-   * get them (coalesced: concurrent callers share one attempt), or the current
-   * ones. Never throws for a source-side failure; callers compare the result.
+   * The database refused `stale`: try to get fresher credentials (coalesced: concurrent
+   * callers share one attempt). Any it got were delivered to the subscribers before this
+   * resolves; it returns nothing, so there is no second channel to reconcile. Never throws
+   * for a source-side failure.
    */
-  refresh(stale: DbCredentials): Promise<DbCredentials>;
+  refresh(stale: DbCredentials): Promise<void>;
   /** `creds` are no longer used by anyone (their pool drained): revoke if owned. */
   release(creds: DbCredentials): Promise<void>;
   /**

@@ -142,13 +142,15 @@ export class VaultLeaseSource implements CredentialSource {
   }
 
   /** The database refused `stale`: issue new credentials (shared by concurrent callers, rate-limited). */
-  async refresh(stale: DbCredentials): Promise<DbCredentials> {
+  async refresh(stale: DbCredentials): Promise<void> {
     this.#lifecycle.assertRunning('refresh');
-    const current = this.#leaseState().creds;
-    if (!sameLogin(current, stale)) return current;
-    if (this.#reissuing) return this.#reissuing;
-    if (this.#now() - this.#lastReissueMs < this.#minReissueIntervalMs) return current;
-    return this.#reissue('auth-failure');
+    if (!sameLogin(this.#leaseState().creds, stale)) return;
+    if (this.#reissuing) {
+      await this.#reissuing;
+      return;
+    }
+    if (this.#now() - this.#lastReissueMs < this.#minReissueIntervalMs) return;
+    await this.#reissue('auth-failure');
   }
 
   /** The expiry of `creds` as last renewed: the current lease's, or a replaced one's still draining. */

@@ -123,9 +123,15 @@ describe('AgentFileSource', () => {
     try {
       render(dir, doc(11));
       assert.equal(source.current().username, 'v-user-10', 'no watching in init-container mode');
-      const fresh = await source.refresh(first);
-      assert.equal(fresh.username, 'v-user-11');
-      assert.equal((await source.refresh(first)).username, 'v-user-11', 'a stale caller gets the newer credentials without a re-read');
+      const delivered: string[] = [];
+      source.subscribe((creds, reason) => delivered.push(`${creds.username}:${reason}`));
+      await source.refresh(first);
+      assert.equal(source.current().username, 'v-user-11');
+      assert.deepEqual(delivered, ['v-user-11:file-changed'], 'the new credentials came by the subscription, once');
+      render(dir, doc(12));
+      await source.refresh(first);
+      assert.equal(source.current().username, 'v-user-11', 'a stale caller causes no re-read');
+      assert.equal(delivered.length, 1);
     } finally {
       await source.stop();
     }

@@ -28,3 +28,9 @@ export function errorGuard<E extends CodedError>(type: abstract new (...args: ne
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A log field for any thrown value: its message, plus its code when it carries a string one (a CodedError's, pg's SQLSTATE, Node's errno name). */
+export function errorSummary(err: unknown): { message: string; code?: string } {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? { message: errorMessage(err), code } : { message: errorMessage(err) };
+}

@@ -8,7 +8,7 @@ export { classifyVaultFailure, type VaultFailure } from './failures.ts';
 export { defaultRetryPolicy, isCertificateError, retryAfterMs, retryDelayMs, shouldRetry } from './retry.ts';
 export type { RetryPolicy } from './retry.ts';
 export { backoffDelay, type BackoffPolicy } from './backoff.ts';
-export { CodedError, errorGuard, errorMessage } from './error-base.ts';
+export { CodedError, errorGuard, errorMessage, errorSummary } from './error-base.ts';
 export { isCertificateErrorCode } from './transport.ts';
 export type { FetchLike } from './transport.ts';
 export type { AuthApi, AuthInfo, TokenInfo } from './auth.ts';

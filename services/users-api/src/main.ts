@@ -2,7 +2,7 @@
 //   node --import tsx --conditions=rotor-source services/users-api/src/main.ts
 // Configuration comes from the environment (see docs/users-api.md).
 import { inClusterAccess } from '@rotor/db-credentials/service-kit';
-import { errorMessage } from '@rotor/vault-client';
+import { errorSummary } from '@rotor/vault-client';
 import { loadConfig, type Config } from './config.ts';
 import { isConfigError } from './errors.ts';
 import { createLogger } from './logger.ts';
@@ -27,7 +27,7 @@ try {
   await service.listen();
 } catch (err) {
   // Expected start failures (bad file, Vault or database unreachable) carry a clear message.
-  log.fatal({ err: { message: errorMessage(err), code: (err as { code?: unknown }).code } }, 'start-up failed');
+  log.fatal({ err: errorSummary(err) }, 'start-up failed');
   process.exit(1);
 }
 

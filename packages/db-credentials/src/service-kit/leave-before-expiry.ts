@@ -4,7 +4,7 @@
 // elsewhere, or once the deadline is reached, it stops on its own.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { errorMessage } from '@rotor/vault-client';
+import { errorSummary } from '@rotor/vault-client';
 import { longDelay } from '../long-timer.ts';
 import type { CredentialSource } from '../source.ts';
 import { evictionRetryDelay, expiryExitTime } from './expiry-exit.ts';
@@ -58,7 +58,7 @@ export async function leaveBeforeExpiry(options: LeaveBeforeExpiryOptions): Prom
     const { pod, kubernetes } = options;
     while (kubernetes !== undefined && pod !== undefined && Date.now() < deadline) {
       const result = await evictPod(kubernetes, pod).catch((err: unknown) => {
-        log.warn({ err: { message: errorMessage(err) } }, 'eviction request failed');
+        log.warn({ err: errorSummary(err) }, 'eviction request failed');
         return { outcome: 'failed' as const, status: undefined };
       });
       log.info({ outcome: result.outcome, status: result.status }, 'asked Kubernetes to evict this pod');

@@ -36,7 +36,7 @@ export class RefusalNotifyingSource implements CredentialSource {
   }
 
   /** Called by the pool when the database refused `stale`: the credentials are gone for good here. */
-  async refresh(stale: DbCredentials): Promise<DbCredentials> {
+  async refresh(stale: DbCredentials): Promise<void> {
     this.#onRefused();
     return this.#source.refresh(stale);
   }

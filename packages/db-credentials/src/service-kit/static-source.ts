@@ -39,10 +39,10 @@ export class StaticSource implements CredentialSource {
     return () => undefined;
   }
 
-  refresh(): Promise<DbCredentials> {
+  /** Nothing fresher exists: nothing is delivered. */
+  refresh(): Promise<void> {
     return Promise.resolve().then(() => {
       this.#lifecycle.assertRunning('refresh');
-      return this.#creds;
     });
   }
 
