@@ -45,7 +45,9 @@ import {
   snapshotFiles,
   startKubeNode,
   storedUnsealKeys,
+  vaultBackends,
   vaultCluster,
+  vaultConnectionAttempt,
   vaultStatus,
   volumeDir,
   waitFor,
@@ -210,7 +212,7 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const wrong = await rotorStatus(otherCa);
     assert.deepEqual([wrong.code, wrong.nodes.map((n) => n.state)], [7, ['unreachable']], JSON.stringify(wrong));
     const baoStatus = (caCert: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-      kubectl.result(['-n', 'vault', 'exec', 'vault-0', '-c', 'openbao', '--', 'env', `BAO_CACERT=${caCert}`, 'bao', 'status', `-address=${address}`], { timeoutMs: MINUTE });
+      kubectl.result(['-n', 'vault', 'exec', 'vault-0', '-c', 'server', '--', 'env', `BAO_CACERT=${caCert}`, 'bao', 'status', `-address=${address}`], { timeoutMs: MINUTE });
     assert.equal((await baoStatus('/openbao/tls/ca.crt')).code, 0);
     const refused = await baoStatus(otherCa);
     assert.equal(refused.code, 1);
@@ -247,13 +249,13 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const elapsed = performance.now();
     await waitFor(
       'the kubelet to update vault-0\'s mounted certificate',
-      async () => (new X509Certificate(await node.kubectl(['-n', 'vault', 'exec', 'vault-0', '-c', 'openbao', '--', 'cat', '/openbao/tls/tls.crt'])).fingerprint256 === renewed ? true : undefined),
+      async () => (new X509Certificate(await node.kubectl(['-n', 'vault', 'exec', 'vault-0', '-c', 'server', '--', 'cat', '/openbao/tls/tls.crt'])).fingerprint256 === renewed ? true : undefined),
       { timeoutMs: 4 * MINUTE, intervalMs: 2_000 },
     );
     const mountedAfter = Math.round((performance.now() - elapsed) / 1000);
     assert.equal(await served(), before, 'the new file alone changes nothing: Vault serves the certificate it loaded');
     // As docs/operations.md sends it (kill is the shell's: the image has no kill binary).
-    await node.kubectl(['-n', 'vault', 'exec', 'vault-0', '-c', 'openbao', '--', 'sh', '-c', 'kill -HUP 1']);
+    await node.kubectl(['-n', 'vault', 'exec', 'vault-0', '-c', 'server', '--', 'sh', '-c', 'kill -HUP 1']);
     await waitFor('vault-0 to serve the renewed certificate', async () => ((await served()) === renewed ? true : undefined), { timeoutMs: MINUTE, intervalMs: 500 });
     const [after] = await vaultStatus(kubectl, ['vault-0']);
     assert.deepEqual([after?.initialized, after?.sealed], [true, false], 'no restart, no seal');
@@ -308,6 +310,62 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const writer = await seedRequests(await serviceUrl(kubectl, 'app', 'users-admin-api'));
     assert.equal(writer.post.status, 201, `the writer's POST answered ${JSON.stringify(writer.post.body)}`);
     done.add('app');
+  });
+
+  it('PostgreSQL over verified TLS only: Vault\'s and the services\' backends are TLS; Vault refuses another CA; PostgreSQL refuses Vault without TLS', { timeout: 10 * MINUTE }, async () => {
+    needs('app');
+    assert.deepEqual(await psqlAsDbAdmin(kubectl, 'SHOW ssl'), ['on']);
+    const { active } = await vaultCluster(kubectl);
+    assert.ok(active);
+    // A fresh read runs the role's creation statements on Vault's connection (vault_admin) now.
+    const creds = await issueCredentials(kubectl, { vaultPod: active, namespace: 'app', serviceAccount: 'app-auth', authRole: 'app-creds-reader-role', dbRole: 'db-reader-role' });
+    seen.add('database password', creds.password);
+    seen.add('Vault token', creds.vaultToken);
+    seen.add('service account JWT', creds.jwt);
+    const ips = async (namespace: string, ...selectors: string[]): Promise<Set<string>> =>
+      new Set((await Promise.all(selectors.map((s) => pods(kubectl, namespace, s)))).flat().flatMap((p) => (p.ip ? [p.ip] : [])));
+    const vaultIps = await ips('vault', VAULT_SELECTOR);
+    const appIps = await ips('app', USERS_API_SELECTOR, 'app.kubernetes.io/name=users-admin-api');
+    // Vault's pool and users-api's (its readiness probe pings every 2 s) hold their connections open.
+    const backends = await waitFor(
+      'backends of vault_admin from a Vault pod and of a v-* user from a users-api pod',
+      async () => {
+        const seenNow = await vaultBackends(kubectl);
+        const fromVault = seenNow.some((b) => b.user === 'vault_admin' && vaultIps.has(b.address));
+        const fromApp = seenNow.some((b) => b.user.startsWith('v-') && appIps.has(b.address));
+        return fromVault && fromApp ? seenNow : undefined;
+      },
+      { timeoutMs: 2 * MINUTE, intervalMs: 2_000 },
+    );
+    assert.deepEqual(backends.filter((b) => !b.ssl), [], `every backend of vault_admin and the v-* users is TLS: ${JSON.stringify(backends)}`);
+    const count = (pick: (b: (typeof backends)[number]) => boolean): number => backends.filter(pick).length;
+    log(
+      `PostgreSQL backends: ${count((b) => b.user === 'vault_admin')} of vault_admin (from Vault pods: ${count((b) => b.user === 'vault_admin' && vaultIps.has(b.address))}), ` +
+        `${count((b) => b.user.startsWith('v-'))} of v-* users (from app pods: ${count((b) => b.user.startsWith('v-') && appIps.has(b.address))}), all TLS (${[...new Set(backends.map((b) => b.version))].join(', ')})`,
+    );
+    // Vault's own connection, dialled from the active Vault pod with other settings (the configure
+    // job's identity writes a connection with verify_connection, then deletes it).
+    const attempt = async (query: string): Promise<string> => {
+      const r = await vaultConnectionAttempt(kubectl, { vaultPod: active, name: 'tls-check', connectionUrl: `postgresql://{{username}}:{{password}}@postgres.db.svc:5432/postgres?${query}` });
+      seen.add('Vault token', r.vaultToken);
+      seen.add('service account JWT', r.jwt);
+      assert.equal(r.ok, false, `no password given: Vault cannot have connected with ${query}`);
+      return r.error;
+    };
+    // Without TLS: PostgreSQL's pg_hba.conf has no line for it, from the Vault pod's address.
+    const plain = await attempt('sslmode=disable');
+    const refusedFrom = /no pg_hba\.conf entry for host "([^"]+)", user "vault_admin", database "postgres", no encryption/.exec(plain);
+    assert.ok(refusedFrom, plain);
+    assert.ok(vaultIps.has(refusedFrom[1] ?? ''), `refused from a Vault pod (${refusedFrom[1]}; Vault pods ${[...vaultIps].join(', ')})`);
+    // Verified against another CA (the cluster's, which the Vault pods have): Vault refuses PostgreSQL's certificate.
+    const otherCa = await attempt('sslmode=verify-full&sslrootcert=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+    assert.match(otherCa, /x509: certificate signed by unknown authority/);
+    // The shipped settings get through TLS to the login, which fails only for the missing password.
+    const shipped = await attempt('sslmode=verify-full&sslrootcert=/openbao/tls/ca.crt');
+    assert.doesNotMatch(shipped, /x509|no pg_hba\.conf entry/, shipped);
+    assert.match(shipped, /password/i, shipped);
+    const lastLine = (text: string): string => text.split('\n').filter((l) => l.trim() !== '').at(-1)?.trim() ?? '';
+    log(`Vault to PostgreSQL: sslmode=disable "${lastLine(plain)}"; another CA "${lastLine(otherCa)}"; the shipped CA, no password "${lastLine(shipped)}"`);
   });
 
   it('network policies are enforced: an unlabelled pod reaches nothing; users-api only Vault, PostgreSQL, DNS and the API server', async () => {

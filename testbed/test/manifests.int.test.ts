@@ -313,7 +313,7 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     assert.ok(find(production, 'PrometheusRule', 'rotor') && !find(production, 'Deployment', 'prometheus'));
   });
 
-  it('production: cert-manager issues every certificate from the deployment\'s own CA; PostgreSQL serves TLS only', () => {
+  it('production: cert-manager issues every certificate from the deployment\'s own CA', () => {
     type Certificate = KubeObject & { spec: { secretName: string; isCA?: boolean; dnsNames?: string[]; ipAddresses?: string[]; issuerRef: { name: string; kind: string } } };
     const certificates = production.filter((o) => o.kind === 'Certificate') as Certificate[];
     assert.deepEqual(certificates.map(describeObject).sort(), ['Certificate app/vault-ca', 'Certificate cert-manager/rotor-ca', 'Certificate db/postgres-tls', 'Certificate monitoring/vault-ca', 'Certificate vault/vault-tls']);
@@ -329,20 +329,39 @@ describe('deploy/ manifests against a real kube-apiserver', { timeout: 300_000 }
     // The Secrets the workloads mount are the ones cert-manager writes.
     const secretVolumes = (spec: { volumes?: { secret?: { secretName: string } }[] }): string[] => (spec.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
     assert.ok(secretVolumes(podSpec(production, 'StatefulSet', 'vault', 'vault') as never).includes('vault-tls'));
-    const postgres = production.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.namespace === 'db' && o.metadata.name === 'postgres');
-    assert.ok(postgres);
-    const pgSpec = podSpec(production, postgres.kind, 'db', 'postgres') as { containers: { args?: string[] }[]; volumes?: { secret?: { secretName: string } }[] };
-    assert.ok(secretVolumes(pgSpec).includes('postgres-tls'));
-    assert.deepEqual(pgSpec.containers[0]?.args?.filter((a) => a.startsWith('ssl') || a.startsWith('hba')), ['ssl=on', 'ssl_cert_file=/etc/postgres-tls/tls.crt', 'ssl_key_file=/etc/postgres-tls/tls.key', 'hba_file=/etc/postgres-hba/pg_hba.conf']);
-    const hba = (find(production, 'ConfigMap', 'postgres-hba') as { data: Record<string, string> } | undefined)?.data['pg_hba.conf'] ?? '';
-    const rules = hba.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
-    assert.ok(rules.length > 0 && rules.every((l) => /^(local|hostssl)\s/.test(l)), `only TLS over TCP:\n${hba}`);
-    // Every workload that dials PostgreSQL verifies it with the CA.
-    for (const o of production.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet' || x.kind === 'Job')) {
-      const spec = (o as unknown as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }).spec.template.spec;
-      for (const c of spec.containers) {
-        if (c.env?.some((e) => e.name === 'DB_HOST')) assert.equal(c.env.find((e) => e.name === 'DB_SSLROOTCERT')?.value, '/etc/rotor/ca/ca.crt', describeObject(o));
+    // PostgreSQL's certificate: the Secret the base mounts, named as its clients dial it.
+    assert.deepEqual(certificates.find((c) => c.metadata.name === 'postgres-tls')?.spec.dnsNames, ['postgres.db.svc', 'postgres.db.svc.cluster.local']);
+    assert.ok(secretVolumes(podSpec(production, 'StatefulSet', 'db', 'postgres') as never).includes('postgres-tls'));
+  });
+
+  it('PostgreSQL serves TLS only in the base and every overlay, and every client verifies it', () => {
+    for (const [name, objects] of [['base', base], ['production', production], ['sidecar', sidecar], ['dev', dev], ['prometheus-operator', operator]] as const) {
+      const secretVolumes = (spec: { volumes?: { secret?: { secretName: string } }[] }): string[] => (spec.volumes ?? []).flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+      const pgSpec = podSpec(objects, 'StatefulSet', 'db', 'postgres') as { containers: { args?: string[] }[]; volumes?: { secret?: { secretName: string } }[] };
+      assert.ok(secretVolumes(pgSpec).includes('postgres-tls'), name);
+      assert.deepEqual(pgSpec.containers[0]?.args?.filter((a) => a.startsWith('ssl') || a.startsWith('hba')), ['ssl=on', 'ssl_cert_file=/etc/postgres-tls/tls.crt', 'ssl_key_file=/etc/postgres-tls/tls.key', 'hba_file=/etc/postgres-hba/pg_hba.conf'], name);
+      const hba = (find(objects, 'ConfigMap', 'postgres-hba') as { data: Record<string, string> } | undefined)?.data['pg_hba.conf'] ?? '';
+      const rules = hba.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+      assert.ok(rules.length > 0 && rules.every((l) => /^(local|hostssl)\s/.test(l)), `${name}: only TLS over TCP:\n${hba}`);
+      // The DB admin keeps the socket, with peer authentication (docs/operations.md's runbook).
+      assert.ok(rules.some((l) => /^local\s+all\s+all\s+peer$/.test(l)), `${name}: local peer:\n${hba}`);
+      // Every workload that dials PostgreSQL verifies it with the CA.
+      let clients = 0;
+      for (const o of objects.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet' || x.kind === 'Job')) {
+        const spec = (o as unknown as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } }).spec.template.spec;
+        for (const c of spec.containers) {
+          const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
+          if (env.has('DB_HOST')) {
+            clients++;
+            assert.equal(env.get('DB_SSLROOTCERT'), '/etc/rotor/ca/ca.crt', `${name}: ${describeObject(o)}`);
+          }
+          if (env.has('PGHOST')) {
+            clients++;
+            assert.deepEqual([env.get('PGSSLMODE'), env.get('PGSSLROOTCERT')], ['verify-full', '/etc/postgres-ca/ca.crt'], `${name}: ${describeObject(o)}`);
+          }
+        }
       }
+      assert.equal(clients, 3, `${name}: users-api, users-admin-api and the db-admin Job`);
     }
   });
 });

@@ -27,7 +27,8 @@ path "sys/mounts/database/tune" {
 }
 
 # Audit devices are declared in the server's config (OpenBao refuses API-enabled ones):
-# configure only reads the table.
+# configure only reads the table. (HashiCorp Vault reads none from its config: its variant,
+# deploy/components/hashicorp-vault/rotor-configure.hcl, adds the declared device's path.)
 path "sys/audit" {
   capabilities = ["read", "sudo"]
 }

@@ -73,7 +73,7 @@ export interface VaultNodeStatus {
 export async function vaultStatus(kubectl: Kubectl, podNames: readonly string[]): Promise<VaultNodeStatus[]> {
   return Promise.all(
     podNames.map(async (pod) => {
-      const r = await kubectl.result(['-n', 'vault', 'exec', pod, '-c', 'openbao', '--', 'bao', 'status', '-format=json']);
+      const r = await kubectl.result(['-n', 'vault', 'exec', pod, '-c', 'server', '--', 'bao', 'status', '-format=json']);
       if ((r.code !== 0 && r.code !== 2) || !r.stdout.trim().startsWith('{')) {
         throw new TestbedError('TESTBED_CLUSTER', `bao status in ${pod} exited ${String(r.code)}: ${(r.stderr || r.stdout).trim()}`);
       }

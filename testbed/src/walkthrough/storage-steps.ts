@@ -1,7 +1,8 @@
 // What lives on volumes in the cluster walkthrough, looked at as the DB admin and the Vault admin
-// would: PostgreSQL (its StatefulSet pod, its roles, a login with a password) and Vault's raft
-// snapshots (the CronJob's files, Vault's audit lines of who took them). Each helper returns what
-// it saw; the cluster test decides pass or fail.
+// would: PostgreSQL (its StatefulSet pod, its roles, a login with a password, the TLS of its
+// backends, Vault's connection to it) and Vault's raft snapshots (the CronJob's files, Vault's
+// audit lines of who took them). Each helper returns what it saw; the cluster test decides pass
+// or fail.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../wait.ts';
@@ -26,6 +27,64 @@ export async function passwordLogin(kubectl: Kubectl, user: string, password: st
   return { ok: r.code === 0, rows: r.stdout.trim().split('\n').filter((l) => l !== ''), error: r.stderr.trim() };
 }
 
+export interface PostgresBackend {
+  user: string;
+  /** The client's address (a pod IP), or "local" for the socket. */
+  address: string;
+  /** pg_stat_ssl: the connection is TLS, and which version. */
+  ssl: boolean;
+  version: string;
+}
+
+/** PostgreSQL's backends of Vault's connection user (vault_admin) and of the users Vault made (v-*), with their TLS state. */
+export async function vaultBackends(kubectl: Kubectl): Promise<PostgresBackend[]> {
+  const rows = await psqlAsDbAdmin(
+    kubectl,
+    "SELECT a.usename, coalesce(host(a.client_addr), 'local'), s.ssl, coalesce(s.version, '') FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid WHERE a.usename = 'vault_admin' OR a.usename LIKE 'v-%' ORDER BY 1, 2",
+  );
+  return rows.map((row) => {
+    const [user = '', address = '', ssl = '', version = ''] = row.split('|');
+    return { user, address, ssl: ssl === 't', version };
+  });
+}
+
+/** A Vault token from a kubernetes login as `serviceAccount` (a TokenRequest token), with bao in `vaultPod` (tokens through stdin only). */
+export async function kubernetesLogin(kubectl: Kubectl, input: { vaultPod: string; namespace: string; serviceAccount: string; authRole: string }): Promise<{ jwt: string; vaultToken: string }> {
+  const jwt = (await kubectl.run(['-n', input.namespace, 'create', 'token', input.serviceAccount, '--duration=10m'])).trim();
+  const login = JSON.parse(
+    await kubectl.run(['-n', 'vault', 'exec', '-i', input.vaultPod, '-c', 'server', '--', 'bao', 'write', '-format=json', 'auth/kubernetes/login', `role=${input.authRole}`, 'jwt=-'], { input: jwt }),
+  ) as { auth: { client_token: string } };
+  return { jwt, vaultToken: login.auth.client_token };
+}
+
+/**
+ * Vault's database engine connecting to PostgreSQL with `connectionUrl` as vault_admin, no
+ * password given: a connection `name` written with verify_connection (Vault dials PostgreSQL
+ * before it stores anything), then deleted, as the configure job's identity (role rotor-configure,
+ * whose policy may write database/config/*), whose token is revoked at the end. Resolves Vault's
+ * answer (bao's stderr) and the token and JWT used, for the secret scan.
+ */
+export async function vaultConnectionAttempt(
+  kubectl: Kubectl,
+  input: { vaultPod: string; name: string; connectionUrl: string },
+): Promise<{ ok: boolean; error: string; jwt: string; vaultToken: string }> {
+  const { jwt, vaultToken } = await kubernetesLogin(kubectl, { vaultPod: input.vaultPod, namespace: 'vault', serviceAccount: 'vault-configure', authRole: 'rotor-configure' });
+  const script = [
+    'IFS= read -r BAO_TOKEN; export BAO_TOKEN',
+    'rc=0',
+    'bao write "database/config/$1" plugin_name=postgresql-database-plugin connection_url="$2" username=vault_admin verify_connection=true || rc=$?',
+    'bao delete "database/config/$1" > /dev/null',
+    'bao token revoke -self > /dev/null',
+    'exit "$rc"',
+  ].join('\n');
+  const r = await kubectl.result(['-n', 'vault', 'exec', '-i', input.vaultPod, '-c', 'server', '--', 'sh', '-c', script, 'attempt', input.name, input.connectionUrl], {
+    input: `${vaultToken}
+`,
+    timeoutMs: 120_000,
+  });
+  return { ok: r.code === 0, error: r.stderr.trim(), jwt, vaultToken };
+}
+
 export interface IssuedCredentials {
   username: string;
   password: string;
@@ -44,14 +103,10 @@ export async function issueCredentials(
   kubectl: Kubectl,
   input: { vaultPod: string; namespace: string; serviceAccount: string; authRole: string; dbRole: string },
 ): Promise<IssuedCredentials> {
-  const jwt = (await kubectl.run(['-n', input.namespace, 'create', 'token', input.serviceAccount, '--duration=10m'])).trim();
-  const login = JSON.parse(
-    await kubectl.run(['-n', 'vault', 'exec', '-i', input.vaultPod, '-c', 'openbao', '--', 'bao', 'write', '-format=json', 'auth/kubernetes/login', `role=${input.authRole}`, 'jwt=-'], { input: jwt }),
-  ) as { auth: { client_token: string } };
-  const vaultToken = login.auth.client_token;
+  const { jwt, vaultToken } = await kubernetesLogin(kubectl, input);
   const script = 'IFS= read -r BAO_TOKEN; export BAO_TOKEN; exec bao read -format=json "database/creds/$1"';
   const creds = JSON.parse(
-    await kubectl.run(['-n', 'vault', 'exec', '-i', input.vaultPod, '-c', 'openbao', '--', 'sh', '-c', script, 'creds', input.dbRole], { input: `${vaultToken}\n` }),
+    await kubectl.run(['-n', 'vault', 'exec', '-i', input.vaultPod, '-c', 'server', '--', 'sh', '-c', script, 'creds', input.dbRole], { input: `${vaultToken}\n` }),
   ) as { lease_id: string; data: { username: string; password: string } };
   return { username: creds.data.username, password: creds.data.password, leaseId: creds.lease_id, jwt, vaultToken };
 }
@@ -85,7 +140,7 @@ export interface AuditEntry {
 
 /** The audit lines (the file device on stdout) of a Vault pod for requests to `path`. */
 export async function auditEntries(kubectl: Kubectl, pod: string, path: string): Promise<AuditEntry[]> {
-  const text = await kubectl.run(['-n', 'vault', 'logs', pod, '-c', 'openbao', '--tail=-1'], { timeoutMs: 60_000 });
+  const text = await kubectl.run(['-n', 'vault', 'logs', pod, '-c', 'server', '--tail=-1'], { timeoutMs: 60_000 });
   const entries: AuditEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{') || !line.includes(path)) continue;
