@@ -40,6 +40,15 @@ if ! kubectl -n vault get secret vault-tls >/dev/null 2>&1; then
   for ns in app monitoring; do kubectl -n "$ns" create secret generic vault-ca --from-file=ca.crt="$ca/ca.crt"; done
   rm -r "$out"
 fi
+# PostgreSQL's, from the same CA (the same step): it serves TLS only, and every client verifies it.
+if ! kubectl -n db get secret postgres-tls >/dev/null 2>&1; then
+  ca="${ROTOR_CA_DIR:-$HOME/rotor-ca}"
+  out="$(mktemp -d)"
+  npx rotor tls issue --ca-dir "$ca" --name postgres --out "$out" --dns postgres.db.svc,postgres.db.svc.cluster.local
+  kubectl -n db create secret generic postgres-tls --type=kubernetes.io/tls \
+    --from-file=tls.crt="$out/postgres.crt" --from-file=tls.key="$out/postgres.key" --from-file=ca.crt="$ca/ca.crt"
+  rm -r "$out"
+fi
 kubectl apply -k deploy/overlays/dev
 kubectl -n vault wait --for=condition=Ready pod -l app.kubernetes.io/name=vault,component=server --timeout=600s
 kubectl -n db wait --for=condition=Ready pod -l app.kubernetes.io/name=postgres --timeout=300s
