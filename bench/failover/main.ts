@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startOpenBaoCluster, waitFor, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
+import { startOpenBaoCluster, waitFor, vaultAdmin, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { FileKeyStore, StaticDiscovery, Unsealer } from '@rotor/unsealer';
 import { setRaftPerformanceMultiplier } from '../common/servers.ts';
@@ -116,7 +116,7 @@ try {
   const token = (await keyStore.load())?.rootToken;
   if (!token) throw new Error('no root token in the key store');
   leader = await ready(cluster, token);
-  await client(leader.address, token).sys.enableMount('bench-kv', { type: 'kv' });
+  await vaultAdmin.enableMount(client(leader.address, token), 'bench-kv', { type: 'kv' });
   load = new Load(cluster.nodes, token);
   await waitFor('a first write', () => Promise.resolve(load && load.writes.ok > 0 ? true : undefined), { timeoutMs: 30_000 });
 

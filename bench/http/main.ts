@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { freePort, postgresBinDir, startOpenBao, startPostgres, waitFor } from '@rotor/testbed';
+import { freePort, postgresBinDir, startOpenBao, startPostgres, waitFor, vaultAdmin } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import type { Command, Reply, RoundResult, Totals } from './generator.ts';
 
@@ -167,9 +167,9 @@ try {
 
   // The same SELECT-only credentials, issued by OpenBao, for all three contenders.
   const vault = new VaultClient({ address: bao.address, token: bao.rootToken });
-  await vault.sys.enableMount('database', { type: 'database' });
-  await vault.database.writeConfig('postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: ['*'], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
-  await vault.database.writeRole('db-reader-role', {
+  await vaultAdmin.enableMount(vault, 'database', { type: 'database' });
+  await vaultAdmin.writeConfig(vault, 'postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: ['*'], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
+  await vaultAdmin.writeRole(vault, 'db-reader-role', {
     dbName: 'postgres',
     creationStatements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";`],
     defaultTtl: 3600,

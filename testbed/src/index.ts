@@ -44,3 +44,4 @@ export * from './walkthrough/cluster-steps.ts';
 export * from './walkthrough/cluster-logs.ts';
 export { mariaDbRoot, startMariaDb, type MariaDbServer, type StartMariaDbOptions } from './mariadb.ts';
 export * from './walkthrough/storage-steps.ts';
+export * as vaultAdmin from './vault-admin.ts';

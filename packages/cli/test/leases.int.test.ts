@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startOpenBao, startPostgres, waitFor, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
+import { startOpenBao, startPostgres, waitFor, vaultAdmin, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
 import { VaultClient, type DatabaseCredentials, type Lease } from '@rotor/vault-client';
 import type { LeasesReport } from '../src/commands/leases.ts';
 import { rotor } from './cli.ts';
@@ -27,11 +27,11 @@ describe('rotor leases and rotor rotate-root (OpenBao + PostgreSQL)', { timeout:
     admin.on('error', () => undefined);
     vault = new VaultClient({ address: bao.address, token: bao.rootToken });
     await admin.query('CREATE TABLE users (id serial PRIMARY KEY, title varchar(255) NOT NULL, name varchar(255))');
-    await vault.sys.enableMount('database', { type: 'database' });
-    await vault.database.writeConfig('postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: ['*'], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
+    await vaultAdmin.enableMount(vault, 'database', { type: 'database' });
+    await vaultAdmin.writeConfig(vault, 'postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: ['*'], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
     const statements = (grant: string) => [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; ${grant}`];
-    await vault.database.writeRole(READER, { dbName: 'postgres', creationStatements: statements('GRANT SELECT ON users TO "{{name}}";'), defaultTtl: 3600, maxTtl: 7200 });
-    await vault.database.writeRole(WRITER, { dbName: 'postgres', creationStatements: statements('GRANT SELECT, INSERT ON users TO "{{name}}";'), defaultTtl: 600, maxTtl: 7200 });
+    await vaultAdmin.writeRole(vault, READER, { dbName: 'postgres', creationStatements: statements('GRANT SELECT ON users TO "{{name}}";'), defaultTtl: 3600, maxTtl: 7200 });
+    await vaultAdmin.writeRole(vault, WRITER, { dbName: 'postgres', creationStatements: statements('GRANT SELECT, INSERT ON users TO "{{name}}";'), defaultTtl: 600, maxTtl: 7200 });
     for (const role of [READER, READER, READER, WRITER]) leases.push(await vault.database.creds(role));
     env = { VAULT_ADDR: bao.address, VAULT_TOKEN: bao.rootToken, PGPASSWORD: db.superuserPassword };
     // No password in the URL (it would show in ps): PGPASSWORD carries it.
@@ -115,7 +115,7 @@ describe('rotor leases and rotor rotate-root (OpenBao + PostgreSQL)', { timeout:
   it('rotor rotate-root: the connection\'s root password changes; only Vault knows the new one', async () => {
     // Its own connection and login, so the test's superuser keeps working.
     await admin.query(`CREATE ROLE rotor_root_probe WITH LOGIN CREATEROLE PASSWORD 'bootstrap-password'`);
-    await vault.database.writeConfig('probe', { pluginName: 'postgresql-database-plugin', allowedRoles: [], connectionUrl: db.vaultConnectionUrl(), username: 'rotor_root_probe', password: 'bootstrap-password' });
+    await vaultAdmin.writeConfig(vault, 'probe', { pluginName: 'postgresql-database-plugin', allowedRoles: [], connectionUrl: db.vaultConnectionUrl(), username: 'rotor_root_probe', password: 'bootstrap-password' });
     const login = async (): Promise<string> => {
       const client = new pg.Client({ connectionString: db.url('rotor_root_probe', 'bootstrap-password') });
       try {

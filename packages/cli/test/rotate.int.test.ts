@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { parse } from 'yaml';
-import { freePort, kubeOk, ServerProcess, startKubeApiserver, startOpenBao, startPostgres, waitFor, type KubeApiserver, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
+import { freePort, kubeOk, ServerProcess, startKubeApiserver, startOpenBao, startPostgres, waitFor, vaultAdmin, type KubeApiserver, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import type { RotateReport } from '../src/commands/rotate.ts';
 import { rotor } from './cli.ts';
@@ -71,15 +71,15 @@ describe('rotor rotate (users-api in direct mode under load, pods in a kube-apis
     await admin.query(`CREATE TABLE users (id serial NOT NULL UNIQUE, title varchar(255) NOT NULL, name varchar(255))`);
     await admin.query(`INSERT INTO users (id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
     vault = new VaultClient({ address: bao.address, token: bao.rootToken });
-    await vault.sys.enableMount('database', { type: 'database' });
-    await vault.database.writeConfig('postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: [ROLE], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
+    await vaultAdmin.enableMount(vault, 'database', { type: 'database' });
+    await vaultAdmin.writeConfig(vault, 'postgres', { pluginName: 'postgresql-database-plugin', allowedRoles: [ROLE], connectionUrl: db.vaultConnectionUrl(), username: db.superuser, password: db.superuserPassword });
     // The shipped role's statements: its revocation ends the user's sessions, so in-flight statements
     // of a direct-mode consumer see their backend terminated, not only a refused login.
     const shipped = (parse(readFileSync(join(REPO, 'deploy/vault/config.yaml'), 'utf8')) as { secrets: Array<{ roles?: Array<{ name: string; creation_statements: string[]; revocation_statements?: string[] }> }> }).secrets
       .flatMap((engine) => engine.roles ?? [])
       .find((r) => r.name === ROLE);
     assert.ok(shipped, `${ROLE} in deploy/vault/config.yaml`);
-    await vault.database.writeRole(ROLE, {
+    await vaultAdmin.writeRole(vault, ROLE, {
       dbName: 'postgres',
       creationStatements: shipped.creation_statements,
       ...(shipped.revocation_statements ? { revocationStatements: shipped.revocation_statements } : {}),
@@ -87,7 +87,7 @@ describe('rotor rotate (users-api in direct mode under load, pods in a kube-apis
       maxTtl: 7200,
     });
     // users-api's own token: the shipped app-policy (read its creds, revoke its leases).
-    await vault.sys.writePolicy('app-policy', `path "database/creds/${ROLE}" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }`);
+    await vaultAdmin.writePolicy(vault, 'app-policy', `path "database/creds/${ROLE}" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }`);
     const created = (await vault.request('POST', 'auth/token/create', { body: { policies: ['app-policy'], ttl: '1h' } })) as { auth: { client_token: string } };
     const appToken = created.auth.client_token;
     secrets.push(appToken, bao.rootToken, db.superuserPassword);

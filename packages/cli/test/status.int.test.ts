@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, kubeOk, startKubeApiserver, startOpenBaoCluster, waitFor, type KubeApiserver, type OpenBaoCluster } from '@rotor/testbed';
+import { freePort, kubeOk, startKubeApiserver, startOpenBaoCluster, waitFor, vaultAdmin, type KubeApiserver, type OpenBaoCluster } from '@rotor/testbed';
 import { FileKeyStore } from '@rotor/unsealer';
 import { VaultClient } from '@rotor/vault-client';
 import type { StatusReport } from '../src/status/model.ts';
@@ -172,7 +172,7 @@ describe('rotor unseal --json and rotor status (3-node raft cluster)', { timeout
     assert.equal(inSync.run.code, 0, JSON.stringify(inSync.report.problems));
     assert.deepEqual([inSync.report.drift?.checked, inSync.report.drift?.inSync], [true, true]);
 
-    await new VaultClient({ address: env.VAULT_ADDR ?? '', token: rootToken }).sys.writePolicy('reader', 'path "secret/data/*" { capabilities = ["read", "list"] }');
+    await vaultAdmin.writePolicy(new VaultClient({ address: env.VAULT_ADDR ?? '', token: rootToken }), 'reader', 'path "secret/data/*" { capabilities = ["read", "list"] }');
     const drifted = await statusJson(['--config', file]);
     assert.equal(drifted.run.code, 7);
     assert.deepEqual(drifted.report.drift?.changes, [{ op: 'update', id: 'sys/policies/acl/reader' }]);

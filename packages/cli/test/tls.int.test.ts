@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import pg from 'pg';
-import { ServerProcess, createTestCa, startOpenBaoCluster, startPostgres, waitFor, type OpenBaoCluster, type OpenBaoNode, type PostgresServer, type TestCa } from '@rotor/testbed';
+import { ServerProcess, createTestCa, startOpenBaoCluster, startPostgres, waitFor, vaultAdmin, type OpenBaoCluster, type OpenBaoNode, type PostgresServer, type TestCa } from '@rotor/testbed';
 import { VaultClient, isCertificateError } from '@rotor/vault-client';
 import type { StatusReport } from '../src/status/model.ts';
 import { rotor } from './cli.ts';
@@ -80,7 +80,7 @@ describe('TLS end to end (raft OpenBao, unsealer, CLI, PostgreSQL)', { timeout: 
 
   it('the CLI verifies the CA: VAULT_CACERT and --ca-cert reach every node; another CA is refused, saying why', async () => {
     const env = { VAULT_ADDR: cluster.nodes[0]!.address, VAULT_TOKEN: rootToken };
-    await new VaultClient({ address: env.VAULT_ADDR, caCert: ca.certPem, token: rootToken }).sys.enableMount('database', { type: 'database' });
+    await vaultAdmin.enableMount(new VaultClient({ address: env.VAULT_ADDR, caCert: ca.certPem, token: rootToken }), 'database', { type: 'database' });
     const ok = await rotor(['status', '--nodes', nodes(), '--json'], { ...env, VAULT_CACERT: ca.certFile });
     const report = JSON.parse(ok.stdout) as StatusReport;
     assert.deepEqual(report.nodes.map((n) => n.state).sort(), ['active', 'standby', 'standby'], ok.stdout + ok.stderr);
@@ -140,13 +140,13 @@ describe('TLS end to end (raft OpenBao, unsealer, CLI, PostgreSQL)', { timeout: 
     const url = postgres.vaultConnectionUrl();
     assert.match(url, /sslmode=verify-full&sslrootcert=/);
     // Another CA: Vault's verification of the server fails, and the config is refused.
-    await assert.rejects(vault.database.writeConfig('wrong-ca', { ...base, connectionUrl: url.replace(ca.certFile, otherCa.certFile) }), (err: unknown) => {
+    await assert.rejects(vaultAdmin.writeConfig(vault, 'wrong-ca', { ...base, connectionUrl: url.replace(ca.certFile, otherCa.certFile) }), (err: unknown) => {
       assert.match(String((err as Error).message), /certificate signed by unknown authority/);
       assert.doesNotMatch(String((err as Error).message), new RegExp(postgres.superuserPassword));
       return true;
     });
-    await vault.database.writeConfig('postgres', { ...base, connectionUrl: url });
-    await vault.database.writeRole('reader', {
+    await vaultAdmin.writeConfig(vault, 'postgres', { ...base, connectionUrl: url });
+    await vaultAdmin.writeRole(vault, 'reader', {
       dbName: 'postgres',
       creationStatements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
       defaultTtl: '1m',
@@ -178,8 +178,8 @@ describe('TLS end to end (raft OpenBao, unsealer, CLI, PostgreSQL)', { timeout: 
 
   it('the agent verifies the CA (vault.ca_cert): renders credentials over TLS; with another CA it authenticates nothing', async () => {
     const vault = new VaultClient({ address: cluster.nodes[0]!.address, caCert: ca.certPem, token: rootToken });
-    await vault.sys.writePolicy('reader', 'path "database/creds/reader" { capabilities = ["read"] }');
-    await vault.sys.enableAuth('approle', { type: 'approle' });
+    await vaultAdmin.writePolicy(vault, 'reader', 'path "database/creds/reader" { capabilities = ["read"] }');
+    await vaultAdmin.enableAuth(vault, 'approle', { type: 'approle' });
     await vault.request('POST', 'auth/approle/role/app', { body: { token_policies: ['reader'], token_ttl: '5m' } });
     const roleId = ((await vault.request('GET', 'auth/approle/role/app/role-id')) as { data: { role_id: string } }).data.role_id;
     const secretId = ((await vault.request('POST', 'auth/approle/role/app/secret-id')) as { data: { secret_id: string } }).data.secret_id;

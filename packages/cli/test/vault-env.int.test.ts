@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
-import { freePort, openBaoBinary, ServerProcess, waitFor } from '@rotor/testbed';
+import { freePort, openBaoBinary, ServerProcess, waitFor, vaultAdmin } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import type { StatusReport } from '../src/status/model.ts';
 import { rotor } from './cli.ts';
@@ -68,7 +68,7 @@ describe('rotor finds Vault like Vault\'s CLI (TLS OpenBao)', { timeout: 180_000
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rotor-vault-env-'));
     bao = await startTlsBao(dir);
-    await new VaultClient({ address: bao.address, token: bao.token, caCert: readFileSync(bao.caFile, 'utf8') }).sys.enableMount('database', { type: 'database' });
+    await vaultAdmin.enableMount(new VaultClient({ address: bao.address, token: bao.token, caCert: readFileSync(bao.caFile, 'utf8') }), 'database', { type: 'database' });
     // A CA that did not sign the server's certificate.
     otherCa = join(dir, 'other-ca.pem');
     const otherDir = join(dir, 'other');

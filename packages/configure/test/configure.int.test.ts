@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { startOpenBao, startPostgres } from '@rotor/testbed';
+import { startOpenBao, startPostgres, vaultAdmin } from '@rotor/testbed';
 import type { OpenBaoDevServer, PostgresServer } from '@rotor/testbed';
 import type { VaultClient } from '@rotor/vault-client';
 import { applyPlan, isConfigureError, loadConfig, planChanges, readLiveState } from '../src/index.ts';
@@ -99,7 +99,7 @@ describe('configure apply against OpenBao and PostgreSQL', { timeout: 180_000 },
     const { writes } = await run(changed);
     assert.deepEqual(writes, ['POST database/roles/db-reader-role']);
     const { client } = countingClient(bao.address, bao.rootToken);
-    assert.equal((await client.database.readRole('db-reader-role'))?.defaultTtl, 7200);
+    assert.equal((await vaultAdmin.readRole(client, 'db-reader-role'))?.defaultTtl, 7200);
     assert.deepEqual((await run(changed)).writes, []);
     assert.deepEqual((await run(config.file)).writes, ['POST database/roles/db-reader-role']);
   });
@@ -117,10 +117,10 @@ describe('configure apply against OpenBao and PostgreSQL', { timeout: 180_000 },
 
   it('deletes an undeclared role only with --prune', async () => {
     const { client } = countingClient(bao.address, bao.rootToken);
-    await client.database.writeRole('stray-role', { dbName: 'postgres', creationStatements: ['SELECT 1'] });
+    await vaultAdmin.writeRole(client, 'stray-role', { dbName: 'postgres', creationStatements: ['SELECT 1'] });
     assert.deepEqual((await run(config.file)).writes, []);
     assert.deepEqual((await run(config.file, true)).writes, ['DELETE database/roles/stray-role']);
-    assert.equal(await client.database.readRole('stray-role'), undefined);
+    assert.equal(await vaultAdmin.readRole(client, 'stray-role'), undefined);
     assert.ok(await client.sys.readPolicy('default'), 'built-in policy kept');
     assert.ok((await client.sys.listMounts()).some((m) => m.path === 'secret'), 'unmanaged kv mount kept');
   });

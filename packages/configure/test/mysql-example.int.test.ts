@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { startMariaDb, startOpenBao, waitFor, type MariaDbServer, type OpenBaoDevServer } from '@rotor/testbed';
+import { startMariaDb, startOpenBao, waitFor, vaultAdmin, type MariaDbServer, type OpenBaoDevServer } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { applyPlan, parseConfig, planChanges, readLiveState, writeCount } from '../src/index.ts';
 
@@ -63,7 +63,7 @@ describe('the MySQL example against OpenBao and MariaDB', { timeout: 180_000 }, 
       await c.query(`INSERT INTO app.users VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
     });
     const root = new VaultClient({ address: bao.address, token: bao.rootToken });
-    await root.sys.enableMount('database', { type: 'database' });
+    await vaultAdmin.enableMount(root, 'database', { type: 'database' });
   });
   after(async () => {
     await Promise.all([db?.stop(), bao?.stop()]);

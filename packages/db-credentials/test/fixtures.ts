@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { VaultClient } from '@rotor/vault-client';
-import { SecretSet, assertNoSecretsInLogs, freePort, waitFor, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
+import { SecretSet, assertNoSecretsInLogs, freePort, waitFor, vaultAdmin, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
 
 export const SELECT_ONLY = `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";`;
@@ -20,8 +20,8 @@ export async function setUpSeed(db: PostgresServer, bao: OpenBaoDevServer, roles
     await c.query(`INSERT INTO users(id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
   });
   const root = new VaultClient({ address: bao.address, token: bao.rootToken });
-  await root.sys.enableMount('database', { type: 'database' });
-  await root.database.writeConfig('postgres', {
+  await vaultAdmin.enableMount(root, 'database', { type: 'database' });
+  await vaultAdmin.writeConfig(root, 'postgres', {
     pluginName: 'postgresql-database-plugin',
     allowedRoles: Object.keys(roles),
     connectionUrl: db.vaultConnectionUrl(),
@@ -29,14 +29,15 @@ export async function setUpSeed(db: PostgresServer, bao: OpenBaoDevServer, roles
     password: db.superuserPassword,
   });
   for (const [name, ttl] of Object.entries(roles)) {
-    await root.database.writeRole(name, { dbName: 'postgres', creationStatements: [SELECT_ONLY], defaultTtl: ttl.defaultTtl, maxTtl: ttl.maxTtl });
+    await vaultAdmin.writeRole(root, name, { dbName: 'postgres', creationStatements: [SELECT_ONLY], defaultTtl: ttl.defaultTtl, maxTtl: ttl.maxTtl });
   }
   return root;
 }
 
 /** The seed's app-policy: the least a credential source needs. */
 export async function writeAppPolicy(root: VaultClient): Promise<void> {
-  await root.sys.writePolicy(
+  await vaultAdmin.writePolicy(
+    root,
     'app-policy',
     `path "database/creds/*" { capabilities = ["read"] }
 path "sys/leases/renew" { capabilities = ["update"] }
@@ -51,7 +52,7 @@ path "auth/token/lookup-self" { capabilities = ["read"] }`,
 export async function setUpAppRole(root: VaultClient, role: string, tokenTtl = '1h', tokenMaxTtl = '4h'): Promise<{ roleId: string; secretId: string }> {
   await writeAppPolicy(root);
   const auths = await root.request<{ data?: Record<string, unknown> }>('GET', 'sys/auth');
-  if (!auths?.data || !('approle/' in auths.data)) await root.sys.enableAuth('approle', { type: 'approle' });
+  if (!auths?.data || !('approle/' in auths.data)) await vaultAdmin.enableAuth(root, 'approle', { type: 'approle' });
   await root.request('POST', `auth/approle/role/${role}`, { body: { token_policies: 'app-policy', token_ttl: tokenTtl, token_max_ttl: tokenMaxTtl } });
   const roleId = await root.request<{ data: { role_id: string } }>('GET', `auth/approle/role/${role}/role-id`);
   const secretId = await root.request<{ data: { secret_id: string } }>('POST', `auth/approle/role/${role}/secret-id`, { body: {} });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import { Registry } from 'prom-client';
 import { VaultClient } from '@rotor/vault-client';
-import { freePort, startMariaDb, startOpenBao, waitFor, type MariaDbServer, type OpenBaoDevServer } from '@rotor/testbed';
+import { freePort, startMariaDb, startOpenBao, waitFor, vaultAdmin, type MariaDbServer, type OpenBaoDevServer } from '@rotor/testbed';
 import { CredentialMetrics } from '../src/metrics.ts';
 import { RotatingPool } from '../src/rotating-pool.ts';
 import { VaultLeaseSource } from '../src/vault-lease-source.ts';
@@ -53,8 +53,8 @@ describe('RotatingPool over the MySQL driver (real MariaDB and OpenBao)', { time
       await c.query(`INSERT INTO app.users (id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
     });
     root = new VaultClient({ address: bao.address, token: bao.rootToken });
-    await root.sys.enableMount('database', { type: 'database' });
-    await root.database.writeConfig('mariadb', {
+    await vaultAdmin.enableMount(root, 'database', { type: 'database' });
+    await vaultAdmin.writeConfig(root, 'mariadb', {
       pluginName: 'mysql-database-plugin',
       allowedRoles: Object.keys(ROLES),
       connectionUrl: db.vaultConnectionUrl(),
@@ -62,7 +62,7 @@ describe('RotatingPool over the MySQL driver (real MariaDB and OpenBao)', { time
       password: db.superuserPassword,
     });
     for (const [name, ttl] of Object.entries(ROLES)) {
-      await root.database.writeRole(name, { dbName: 'mariadb', creationStatements: [SELECT_ONLY], defaultTtl: ttl.defaultTtl, maxTtl: ttl.maxTtl });
+      await vaultAdmin.writeRole(root, name, { dbName: 'mariadb', creationStatements: [SELECT_ONLY], defaultTtl: ttl.defaultTtl, maxTtl: ttl.maxTtl });
     }
     approle = await setUpAppRole(root, 'app');
   });

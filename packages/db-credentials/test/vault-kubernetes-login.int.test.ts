@@ -16,6 +16,7 @@ import {
   startOpenBao,
   startPostgres,
   waitFor,
+  vaultAdmin,
   type KubeApiserver,
   type OpenBaoDevServer,
   type PostgresServer,
@@ -41,7 +42,7 @@ describe('VaultLeaseSource with Kubernetes auth (real kube-apiserver, OpenBao, P
 
     root = await setUpSeed(db, bao, { 'db-reader-role': { defaultTtl: '1h', maxTtl: '24h' } });
     await writeAppPolicy(root);
-    await root.sys.enableAuth('kubernetes', { type: 'kubernetes' });
+    await vaultAdmin.enableAuth(root, 'kubernetes', { type: 'kubernetes' });
     await root.request('POST', 'auth/kubernetes/config', { body: { kubernetes_host: kube.url, kubernetes_ca_cert: kube.caCert, token_reviewer_jwt: reviewerJwt, disable_local_ca_jwt: true } });
     // Short login tokens, so the source must log in again during the test.
     await root.request('POST', 'auth/kubernetes/role/app-creds-reader-role', {

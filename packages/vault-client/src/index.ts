@@ -12,18 +12,8 @@ export { CodedError, errorGuard, errorMessage, errorSummary } from './error-base
 export { isCertificateErrorCode } from './transport.ts';
 export type { FetchLike } from './transport.ts';
 export type { AuthApi, AuthInfo, TokenInfo } from './auth.ts';
+export type { DatabaseApi, DatabaseCredentials, Lease } from './database.ts';
 export type {
-  DatabaseApi,
-  DatabaseConfig,
-  DatabaseConfigInput,
-  DatabaseCredentials,
-  DatabaseRole,
-  DatabaseRoleInput,
-  Lease,
-} from './database.ts';
-export type {
-  EnableAuthInput,
-  EnableMountInput,
   Health,
   InitResult,
   Leader,

@@ -138,24 +138,6 @@ const mountTableSchema = dataOf(z.record(z.string(), mountSchema)).transform((ta
 
 export type Mount = z.output<typeof mountTableSchema>[number];
 
-export interface EnableMountInput {
-  type: string;
-  description?: string;
-  /** Tuning, camelCase or snake_case keys, e.g. { defaultLeaseTtl: '1h' }. */
-  config?: Record<string, unknown>;
-  /** Engine options, e.g. { version: '2' } for kv. */
-  options?: Record<string, string>;
-  local?: boolean;
-  sealWrap?: boolean;
-}
-
-export interface EnableAuthInput {
-  type: string;
-  description?: string;
-  config?: Record<string, unknown>;
-  local?: boolean;
-}
-
 // ---- policies and leases ------------------------------------------------------------
 
 const policySchema = dataOf(z.object({ policy: z.string() })).transform((d) => d.policy);
@@ -186,7 +168,11 @@ const leaseInfoSchema = dataOf(
 
 export type LeaseInfo = z.output<typeof leaseInfoSchema>;
 
-/** The sys/ endpoints: seal, init, health, raft, mounts, auth methods, policies, leases. */
+/**
+ * The sys/ endpoints Rotor's runtime uses: seal, init, health, raft join and configuration,
+ * reads of mounts, auth methods and policies, leases. Admin writes are `rotor configure`'s raw
+ * paths, or @rotor/testbed's vaultAdmin in tests.
+ */
 export class SysApi {
   readonly #client: VaultRequester;
 
@@ -242,36 +228,12 @@ export class SysApi {
     return requestBody(this.#client, 'GET', 'sys/storage/raft/configuration', { schema: raftConfigurationSchema });
   }
 
-  async raftRemovePeer(nodeId: string): Promise<void> {
-    await this.#client.request('POST', 'sys/storage/raft/remove-peer', { body: { server_id: nodeId }, idempotent: true });
-  }
-
   async listMounts(): Promise<Mount[]> {
     return requestBody(this.#client, 'GET', 'sys/mounts', { schema: mountTableSchema });
   }
 
-  async enableMount(path: string, input: EnableMountInput): Promise<void> {
-    await this.#client.request('POST', `sys/mounts/${path}`, { body: mountBody(input) });
-  }
-
-  async tuneMount(path: string, config: Record<string, unknown>): Promise<void> {
-    await this.#client.request('POST', `sys/mounts/${path}/tune`, { body: snakeKeys(config), idempotent: true });
-  }
-
-  async disableMount(path: string): Promise<void> {
-    await this.#client.request('DELETE', `sys/mounts/${path}`);
-  }
-
   async listAuth(): Promise<Mount[]> {
     return requestBody(this.#client, 'GET', 'sys/auth', { schema: mountTableSchema });
-  }
-
-  async enableAuth(path: string, input: EnableAuthInput): Promise<void> {
-    await this.#client.request('POST', `sys/auth/${path}`, { body: mountBody(input) });
-  }
-
-  async disableAuth(path: string): Promise<void> {
-    await this.#client.request('DELETE', `sys/auth/${path}`);
   }
 
   async listPolicies(): Promise<string[]> {
@@ -281,14 +243,6 @@ export class SysApi {
   /** The policy's HCL, or undefined when there is no such policy. */
   async readPolicy(name: string): Promise<string | undefined> {
     return unlessNotFound(this.#client.request('GET', `sys/policies/acl/${encodeURIComponent(name)}`, { schema: policySchema }));
-  }
-
-  async writePolicy(name: string, hcl: string): Promise<void> {
-    await this.#client.request('PUT', `sys/policies/acl/${encodeURIComponent(name)}`, { body: { policy: hcl }, idempotent: true });
-  }
-
-  async deletePolicy(name: string): Promise<void> {
-    await this.#client.request('DELETE', `sys/policies/acl/${encodeURIComponent(name)}`);
   }
 
   /** Extends a lease; Vault may grant less than asked (capped by max TTL). */
@@ -316,9 +270,3 @@ export class SysApi {
     }
   }
 }
-
-function mountBody(input: EnableMountInput | EnableAuthInput): Record<string, unknown> {
-  const { config, ...rest } = input;
-  return snakeKeys({ ...rest, config: config === undefined ? undefined : snakeKeys(config) });
-}
-

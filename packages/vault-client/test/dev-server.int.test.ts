@@ -1,12 +1,14 @@
 // The client against a real dev-mode OpenBao and a real PostgreSQL: policies,
-// mounts, auth methods, approle login, database engine, leases.
+// mounts, auth methods, approle login, database engine, leases. The admin writes
+// it reads back go through @rotor/testbed's vaultAdmin (the client has none), so
+// this file checks those helpers against real Vault too.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { inspect, promisify } from 'node:util';
 import { z } from 'zod';
-import { postgresBinDir, startOpenBao, startPostgres } from '@rotor/testbed';
+import { isTestbedError, postgresBinDir, startOpenBao, startPostgres, vaultAdmin } from '@rotor/testbed';
 import type { OpenBaoDevServer, PostgresServer } from '@rotor/testbed';
 import { VaultClient, VaultErrorCode, isVaultError } from '../src/index.ts';
 
@@ -57,27 +59,27 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
   it('writes, reads, lists and deletes a policy; a missing one reads as undefined', async () => {
     assert.equal(await root.sys.readPolicy('rotor-test'), undefined);
     const hcl = 'path "database/creds/reader" {\n  capabilities = ["read"]\n}\n';
-    await root.sys.writePolicy('rotor-test', hcl);
+    await vaultAdmin.writePolicy(root, 'rotor-test', hcl);
     assert.equal(await root.sys.readPolicy('rotor-test'), hcl);
     assert.ok((await root.sys.listPolicies()).includes('rotor-test'));
-    await root.sys.deletePolicy('rotor-test');
+    await vaultAdmin.deletePolicy(root, 'rotor-test');
     assert.equal(await root.sys.readPolicy('rotor-test'), undefined);
   });
 
   it('enables, tunes, lists and disables a secrets engine and an auth method', async () => {
-    await root.sys.enableMount('kv-test', { type: 'kv', description: 'test', options: { version: '2' } });
-    await root.sys.tuneMount('kv-test', { defaultLeaseTtl: '2h' });
+    await vaultAdmin.enableMount(root, 'kv-test', { type: 'kv', description: 'test', options: { version: '2' } });
+    await vaultAdmin.tuneMount(root, 'kv-test', { defaultLeaseTtl: '2h' });
     const kv = (await root.sys.listMounts()).find((m) => m.path === 'kv-test');
     assert.ok(kv);
     assert.deepEqual([kv.type, kv.description, kv.options.version, kv.config.defaultLeaseTtl], ['kv', 'test', '2', 7200]);
-    await assert.rejects(root.sys.enableMount('kv-test', { type: 'kv' }), vaultError(VaultErrorCode.BAD_REQUEST));
-    await root.sys.disableMount('kv-test');
+    await assert.rejects(vaultAdmin.enableMount(root, 'kv-test', { type: 'kv' }), vaultError(VaultErrorCode.BAD_REQUEST));
+    await vaultAdmin.disableMount(root, 'kv-test');
     assert.ok(!(await root.sys.listMounts()).some((m) => m.path === 'kv-test'));
 
-    await root.sys.enableAuth('approle-test', { type: 'approle', description: 'approle for tests' });
+    await vaultAdmin.enableAuth(root, 'approle-test', { type: 'approle', description: 'approle for tests' });
     const auth = (await root.sys.listAuth()).find((m) => m.path === 'approle-test');
     assert.deepEqual([auth?.type, auth?.description], ['approle', 'approle for tests']);
-    await root.sys.disableAuth('approle-test');
+    await vaultAdmin.disableAuth(root, 'approle-test');
     assert.ok(!(await root.sys.listAuth()).some((m) => m.path === 'approle-test'));
   });
 
@@ -98,7 +100,7 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
   });
 
   it('answers a kubernetes login on an unconfigured method with Vault\'s own error', async () => {
-    await root.sys.enableAuth('kubernetes', { type: 'kubernetes' });
+    await vaultAdmin.enableAuth(root, 'kubernetes', { type: 'kubernetes' });
     await assert.rejects(root.auth.loginKubernetes({ role: 'app-creds-reader-role', jwt: 'not.a.jwt' }), (err: unknown) => {
       assert.ok(isVaultError(err));
       assert.deepEqual([err.method, err.path], ['POST', 'auth/kubernetes/login']);
@@ -109,8 +111,8 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
   });
 
   it('logs in with approle, hides the token, and looks up, renews and revokes it', async () => {
-    await root.sys.enableAuth('approle', { type: 'approle' });
-    await root.sys.writePolicy('app-policy', 'path "database/creds/db-reader-role" { capabilities = ["read"] }');
+    await vaultAdmin.enableAuth(root, 'approle', { type: 'approle' });
+    await vaultAdmin.writePolicy(root, 'app-policy', 'path "database/creds/db-reader-role" { capabilities = ["read"] }');
     await root.request('POST', 'auth/approle/role/app', {
       body: { token_policies: ['app-policy'], token_ttl: '10m', token_max_ttl: '1h' },
     });
@@ -148,33 +150,33 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
   });
 
   it('configures the database engine against PostgreSQL and reads the configuration back', async () => {
-    await root.sys.enableMount('database', { type: 'database' });
-    assert.deepEqual(await root.database.listConfigs(), []);
+    await vaultAdmin.enableMount(root, 'database', { type: 'database' });
+    assert.deepEqual(await vaultAdmin.listConfigs(root), []);
     assert.deepEqual(await root.database.listRoles(), []);
-    assert.equal(await root.database.readConfig('postgres'), undefined);
-    assert.equal(await root.database.readRole('db-reader-role'), undefined);
+    assert.equal(await vaultAdmin.readConfig(root, 'postgres'), undefined);
+    assert.equal(await vaultAdmin.readRole(root, 'db-reader-role'), undefined);
 
-    await root.database.writeConfig('postgres', {
+    await vaultAdmin.writeConfig(root, 'postgres', {
       pluginName: 'postgresql-database-plugin',
       connectionUrl: pg.vaultConnectionUrl(),
       username: pg.superuser,
       password: pg.superuserPassword,
       allowedRoles: ['db-reader-role'],
     });
-    const config = await root.database.readConfig('postgres');
+    const config = await vaultAdmin.readConfig(root, 'postgres');
     assert.equal(config?.pluginName, 'postgresql-database-plugin');
     assert.deepEqual(config?.allowedRoles, ['db-reader-role']);
     assert.equal(config?.connectionDetails.username, pg.superuser);
     assert.ok(!JSON.stringify(config).includes(pg.superuserPassword));
-    assert.deepEqual(await root.database.listConfigs(), ['postgres']);
+    assert.deepEqual(await vaultAdmin.listConfigs(root), ['postgres']);
 
-    await root.database.writeRole('db-reader-role', {
+    await vaultAdmin.writeRole(root, 'db-reader-role', {
       dbName: 'postgres',
       creationStatements: readerCreation,
       defaultTtl: '1h',
       maxTtl: 7200,
     });
-    const role = await root.database.readRole('db-reader-role');
+    const role = await vaultAdmin.readRole(root, 'db-reader-role');
     assert.deepEqual(role && [role.dbName, role.creationStatements, role.defaultTtl, role.maxTtl], ['postgres', readerCreation, 3600, 7200]);
     assert.deepEqual(await root.database.listRoles(), ['db-reader-role']);
   });
@@ -211,14 +213,15 @@ describe('vault-client against a dev OpenBao and PostgreSQL', { timeout: 180_000
   });
 
   it('deletes a role and a connection', async () => {
-    await root.database.deleteRole('db-reader-role');
-    await root.database.deleteConfig('postgres');
+    await vaultAdmin.deleteRole(root, 'db-reader-role');
+    await vaultAdmin.deleteConfig(root, 'postgres');
     assert.deepEqual(await root.database.listRoles(), []);
-    assert.deepEqual(await root.database.listConfigs(), []);
+    assert.deepEqual(await vaultAdmin.listConfigs(root), []);
     await assert.rejects(root.database.creds('db-reader-role'), (err: unknown) => isVaultError(err) && err.status === 400);
   });
 
   it('reports a missing mount as an error rather than an empty list', async () => {
     await assert.rejects(root.database.listRoles('no-such-mount'), vaultError(VaultErrorCode.NOT_FOUND));
+    await assert.rejects(vaultAdmin.listConfigs(root, 'no-such-mount'), (err: unknown) => isTestbedError(err) && err.code === 'VAULT_NOT_FOUND');
   });
 });

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { startOpenBaoCluster, waitFor } from '@rotor/testbed';
+import { startOpenBaoCluster, waitFor, vaultAdmin } from '@rotor/testbed';
 import type { OpenBaoCluster, OpenBaoNode } from '@rotor/testbed';
 import { VaultClient, VaultErrorCode, isVaultError } from '../src/index.ts';
 import type { InitResult } from '../src/index.ts';
@@ -136,7 +136,7 @@ describe('vault-client against a 3-node raft cluster', { timeout: 240_000 }, () 
         return res;
       },
     });
-    await standby.sys.writePolicy('via-standby', 'path "secret/*" { capabilities = ["read"] }');
+    await vaultAdmin.writePolicy(standby, 'via-standby', 'path "secret/*" { capabilities = ["read"] }');
     assert.match((await standby.sys.readPolicy('via-standby')) ?? '', /secret\/\*/);
     const active = new VaultClient({ address: node(cluster, 0).address, token: init.rootToken });
     assert.ok((await active.sys.listPolicies()).includes('via-standby'));
@@ -157,7 +157,7 @@ describe('vault-client against a 3-node raft cluster', { timeout: 240_000 }, () 
         return res;
       },
     });
-    await standby.sys.writePolicy('via-redirect', 'path "kv/*" { capabilities = ["list"] }');
+    await vaultAdmin.writePolicy(standby, 'via-redirect', 'path "kv/*" { capabilities = ["list"] }');
     const active = new URL(node(cluster, 0).address).host;
     assert.deepEqual(
       seen.map((s) => [s.method, new URL(s.url).host, s.status]),
@@ -173,7 +173,7 @@ describe('vault-client against a 3-node raft cluster', { timeout: 240_000 }, () 
   it('removes a stopped peer from the raft configuration', async () => {
     const admin = new VaultClient({ address: node(cluster, 0).address, token: init.rootToken });
     await node(cluster, 2).stop();
-    await admin.sys.raftRemovePeer('node-3');
+    await vaultAdmin.raftRemovePeer(admin, 'node-3');
     const { servers } = await admin.sys.raftConfiguration();
     assert.deepEqual(servers.map((s) => s.nodeId).sort(), ['node-1', 'node-2']);
   });

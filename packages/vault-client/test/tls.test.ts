@@ -49,7 +49,7 @@ describe('VaultClient with caCert', () => {
 
   it('trusts the given CA: sends token and body, reads 204 and error answers', async () => {
     const client = new VaultClient({ address, token: 'tls-token', caCert: ca, retry: { attempts: 1 } });
-    await client.sys.writePolicy('p', 'path "x" {}');
+    await client.request('PUT', 'sys/policies/acl/p', { body: { policy: 'path "x" {}' } });
     assert.deepEqual(seen.at(-1), { url: '/v1/sys/policies/acl/p', token: 'tls-token', body: '{"policy":"path \\"x\\" {}"}' });
     await assert.rejects(client.sys.listMounts(), (err: unknown) => {
       assert.ok(isVaultError(err));

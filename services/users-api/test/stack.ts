@@ -2,7 +2,7 @@
 // database engine issues a SELECT-only reader and a writer role, as the seed's
 // Vault admin and DB admin would set them up.
 import pg from 'pg';
-import { startOpenBao, startPostgres, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
+import { startOpenBao, startPostgres, vaultAdmin, type OpenBaoDevServer, type PostgresServer } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 
 export const READER_ROLE = 'db-reader-role';
@@ -40,8 +40,8 @@ export async function startStack(): Promise<Stack> {
     await admin(`INSERT INTO users (id, title, name) VALUES (1, 'sre', 'sakib'), (2, 'manager', 'hanifa')`);
     await admin(`SELECT setval('users_id_seq', 2)`);
     const vault = new VaultClient({ address: bao.address, token: bao.rootToken });
-    await vault.sys.enableMount('database', { type: 'database' });
-    await vault.database.writeConfig('postgres', {
+    await vaultAdmin.enableMount(vault, 'database', { type: 'database' });
+    await vaultAdmin.writeConfig(vault, 'postgres', {
       pluginName: 'postgresql-database-plugin',
       allowedRoles: ['*'],
       connectionUrl: db.vaultConnectionUrl(),
@@ -49,7 +49,7 @@ export async function startStack(): Promise<Stack> {
       password: db.superuserPassword,
     });
     const writeRole: Stack['writeRole'] = (name, sql, ttl) =>
-      vault.database.writeRole(name, {
+      vaultAdmin.writeRole(vault, name, {
         dbName: 'postgres',
         creationStatements: [sql === 'reader' ? READER_SQL : WRITER_SQL],
         defaultTtl: ttl.default,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createTestCa, startOpenBaoCluster, startPostgres, waitFor, type OpenBaoCluster, type PostgresServer, type TestCa } from '@rotor/testbed';
+import { createTestCa, startOpenBaoCluster, startPostgres, waitFor, vaultAdmin, type OpenBaoCluster, type PostgresServer, type TestCa } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { http, runService, testConfig } from './harness.ts';
 
@@ -30,15 +30,15 @@ describe('users-api vault mode over TLS (OpenBao and PostgreSQL verified)', { ti
     await bare.sys.unseal(init.keysBase64[0]!);
     const root = bare.withToken(init.rootToken);
     await waitFor('the node to become active', async () => ((await root.sys.health()).status === 200 ? true : undefined), { timeoutMs: 30_000 });
-    await root.sys.enableMount('database', { type: 'database' });
-    await root.database.writeConfig('postgres', {
+    await vaultAdmin.enableMount(root, 'database', { type: 'database' });
+    await vaultAdmin.writeConfig(root, 'postgres', {
       pluginName: 'postgresql-database-plugin',
       connectionUrl: db.vaultConnectionUrl(),
       allowedRoles: ['db-reader-role'],
       username: db.superuser,
       password: db.superuserPassword,
     });
-    await root.database.writeRole('db-reader-role', {
+    await vaultAdmin.writeRole(root, 'db-reader-role', {
       dbName: 'postgres',
       creationStatements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{{name}}";'],
       defaultTtl: '2m',
@@ -52,7 +52,7 @@ describe('users-api vault mode over TLS (OpenBao and PostgreSQL verified)', { ti
       await admin.end();
     }
     // A service token (the root token is not renewable, and a service never gets one).
-    await root.sys.writePolicy('users-api', 'path "database/creds/db-reader-role" { capabilities = ["read"] }\npath "sys/leases/*" { capabilities = ["update"] }');
+    await vaultAdmin.writePolicy(root, 'users-api', 'path "database/creds/db-reader-role" { capabilities = ["read"] }\npath "sys/leases/*" { capabilities = ["update"] }');
     const created = (await root.request('POST', 'auth/token/create', { body: { policies: ['users-api'], ttl: '10m', renewable: true } })) as { auth: { client_token: string } };
     token = created.auth.client_token;
   });

@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { waitFor } from '@rotor/testbed';
+import { waitFor, vaultAdmin } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { FaultStack } from './stack.ts';
 
@@ -71,7 +71,7 @@ describe('backups: the raft snapshot CronJob and the restore drill (3-node raft 
     mkdirSync(bin);
     symlinkSync(stack.cluster.binary, join(bin, 'bao'));
     const root = await stack.root();
-    await root.sys.enableMount('faults', { type: 'kv' });
+    await vaultAdmin.enableMount(root, 'faults', { type: 'kv' });
     // What the kubernetes auth role vault-snapshot hands the CronJob: a token of its policy alone.
     const created = await root.request<{ auth: { client_token: string } }>('POST', 'auth/token/create', { body: { policies: ['raft-snapshot'], no_default_policy: true, ttl: '15m' } });
     snapshotToken = created?.auth.client_token ?? '';

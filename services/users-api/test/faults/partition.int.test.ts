@@ -7,7 +7,7 @@
 // users-api (valid credentials throughout) fails no request.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '@rotor/testbed';
+import { waitFor, vaultAdmin } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { HttpLoad } from './load.ts';
 import { Partition } from './partition.ts';
@@ -23,7 +23,7 @@ describe('fault matrix: leader partitioned from the others (scenario 4)', { time
 
   before(async () => {
     stack = await FaultStack.start({ clusterRunAs: NODE_IDS });
-    await (await stack.root()).sys.enableMount('faults', { type: 'kv' });
+    await vaultAdmin.enableMount(await stack.root(), 'faults', { type: 'kv' });
   });
   after(async () => {
     await partition.heal();

@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@rotor/testbed';
+import { waitFor, vaultAdmin } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { HttpLoad } from './load.ts';
 import { FaultStack, health, type UsersApiProcess } from './stack.ts';
@@ -58,7 +58,7 @@ describe('fault matrix: quorum loss with the unsealer paused (scenario 5)', { ti
 
   before(async () => {
     stack = await FaultStack.start({ pauseSwitch: true });
-    await (await stack.root()).sys.enableMount('faults', { type: 'kv' });
+    await vaultAdmin.enableMount(await stack.root(), 'faults', { type: 'kv' });
     api = await stack.startUsersApi('users-api');
   });
   after(async () => {

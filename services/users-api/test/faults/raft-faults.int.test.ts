@@ -12,7 +12,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
-import { waitFor } from '@rotor/testbed';
+import { waitFor, vaultAdmin } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { HttpLoad } from './load.ts';
 import { FaultStack, health, type UsersApiProcess } from './stack.ts';
@@ -55,7 +55,7 @@ describe('fault matrix: one raft node lost (scenarios 1 and 3)', { timeout: 420_
 
   before(async () => {
     stack = await FaultStack.start();
-    await (await stack.root()).sys.enableMount('faults', { type: 'kv' });
+    await vaultAdmin.enableMount(await stack.root(), 'faults', { type: 'kv' });
     api = await stack.startUsersApi('users-api');
   });
   after(async () => {

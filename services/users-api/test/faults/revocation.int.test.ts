@@ -20,7 +20,7 @@ import pg from 'pg';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServerProcess, readLog, waitFor } from '@rotor/testbed';
+import { ServerProcess, readLog, waitFor, vaultAdmin } from '@rotor/testbed';
 import { HttpLoad, ReadinessWatch } from './load.ts';
 import { FaultStack, samplesBy } from './stack.ts';
 
@@ -101,9 +101,9 @@ describe('fault matrix: revocation (scenarios 10 and 6)', { timeout: 300_000 }, 
   it("10 (control): Vault's default revocation leaves the orphan this prevents", async () => {
     const root = await stack.root();
     // The shipped creation statements, without revocation statements: Vault's default revocation.
-    const shipped = await root.database.readRole('db-reader-role');
+    const shipped = await vaultAdmin.readRole(root, 'db-reader-role');
     assert.ok(shipped && shipped.revocationStatements.length > 0, 'the shipped role has revocation statements');
-    await root.database.writeRole('default-revocation-role', { dbName: 'postgres', creationStatements: shipped.creationStatements, defaultTtl: 3600, maxTtl: 3600 });
+    await vaultAdmin.writeRole(root, 'default-revocation-role', { dbName: 'postgres', creationStatements: shipped.creationStatements, defaultTtl: 3600, maxTtl: 3600 });
     await root.request('POST', 'database/config/postgres', { body: { allowed_roles: ['db-reader-role', 'db-writer-role', 'default-revocation-role'] } });
     const lease = await issue('default-revocation-role');
     const { client } = await sessionOwningATempTable(lease);
@@ -195,9 +195,9 @@ describe('fault matrix: revocation (scenarios 10 and 6)', { timeout: 300_000 }, 
   it('6 (sidecar mode): revoked credentials: not ready until the agent renders new ones, then serving again by itself', async () => {
     // A short lease so the agent's next renewal (where it notices the revocation) comes soon.
     const root = await stack.root();
-    const role = await root.database.readRole('db-reader-role');
+    const role = await vaultAdmin.readRole(root, 'db-reader-role');
     assert.ok(role);
-    await root.database.writeRole('db-reader-role', { dbName: role.dbName, creationStatements: role.creationStatements, revocationStatements: role.revocationStatements ?? [], defaultTtl: 15, maxTtl: 3600 });
+    await vaultAdmin.writeRole(root, 'db-reader-role', { dbName: role.dbName, creationStatements: role.creationStatements, revocationStatements: role.revocationStatements ?? [], defaultTtl: 15, maxTtl: 3600 });
     const home = join(stack.dir, 'agent');
     mkdirSync(join(home, 'secrets'), { recursive: true });
     writeFileSync(join(home, 'role-id'), stack.approle.roleId);

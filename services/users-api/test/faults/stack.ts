@@ -30,6 +30,7 @@ import {
   startOpenBaoCluster,
   startPostgres,
   waitFor,
+  vaultAdmin,
   type KubeApiserver,
   type LogText,
   type OpenBaoCluster,
@@ -255,7 +256,7 @@ export class FaultStack {
     assert.equal(applied.code, 0, `rotor configure apply failed:\n${applied.stderr.slice(-4000)}`);
 
     const root = await this.root();
-    await root.sys.enableAuth('approle', { type: 'approle' });
+    await vaultAdmin.enableAuth(root, 'approle', { type: 'approle' });
     await root.request('POST', 'auth/approle/role/users-api', { body: { token_policies: 'app-policy', token_ttl: '1h', token_max_ttl: '24h' } });
     const roleId = (await root.request<{ data: { role_id: string } }>('GET', 'auth/approle/role/users-api/role-id'))?.data.role_id ?? '';
     const secretId = (await root.request<{ data: { secret_id: string } }>('POST', 'auth/approle/role/users-api/secret-id', { body: {} }))?.data.secret_id ?? '';

@@ -9,7 +9,7 @@
 //    is back: new credentials, ready again, no refused-credentials recovery.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '@rotor/testbed';
+import { waitFor, vaultAdmin } from '@rotor/testbed';
 import { HttpLoad, ReadinessWatch } from './load.ts';
 import { FaultStack, type UsersApiProcess } from './stack.ts';
 
@@ -75,9 +75,9 @@ describe('fault matrix: the whole Vault cluster down (scenarios 2 and 7)', { tim
   it('7: Vault down longer than the TTL: not ready before expiry, nothing served on expired credentials, recovers by itself', async () => {
     // The shipped role with a 10 s TTL, so the outage can outlast it.
     const root = await stack.root();
-    const role = await root.database.readRole('db-reader-role');
+    const role = await vaultAdmin.readRole(root, 'db-reader-role');
     assert.ok(role);
-    await root.database.writeRole('db-reader-role', { dbName: role.dbName, creationStatements: role.creationStatements, revocationStatements: role.revocationStatements ?? [], defaultTtl: 10, maxTtl: 3600 });
+    await vaultAdmin.writeRole(root, 'db-reader-role', { dbName: role.dbName, creationStatements: role.creationStatements, revocationStatements: role.revocationStatements ?? [], defaultTtl: 10, maxTtl: 3600 });
     const api = await stack.startUsersApi('users-api-short-lease');
     const load = new HttpLoad(api.url);
     const ready = new ReadinessWatch(api.url);
