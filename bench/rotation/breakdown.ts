@@ -4,6 +4,9 @@
 //    iterations, run on libuv's thread pool, not the event loop), once per connection;
 //  - a connection: client CPU (this process, thread pool included) and server CPU (the
 //    backend's fork, authentication, start-up and exit: the postmaster's reaped children);
+//    then by phase: the client's event loop apart from its other threads, the backend's own
+//    CPU up to its first query on the users table (/proc/<pid>/schedstat while it lives), what
+//    its exit adds, and the postmaster's share (fork, reaping);
 //  - issuing and revoking one lease: OpenBao's CPU and PostgreSQL's (CREATE ROLE hashes
 //    the password with PBKDF2 on the server; revocation drops the role);
 //  - a query (the bench's SELECT), to express each piece in "queries' worth of CPU".
@@ -27,6 +30,11 @@ function procCpuMs(pid: number): { own: number; children: number } {
   return { own: (fields[11]! + fields[12]!) * TICK_MS, children: (fields[13]! + fields[14]!) * TICK_MS };
 }
 
+/** A live process's CPU so far in ms, to the nanosecond (/proc/<pid>/stat counts 10 ms ticks). */
+function runtimeMs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
 function ppidOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
 }
@@ -38,17 +46,29 @@ function selfCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** The event loop's thread's CPU in ms (the rest of selfCpuMs is libuv's thread pool and V8's helpers). */
+function mainThreadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 
-async function measure(samples: number, run: () => Promise<void>, server: () => number = () => 0): Promise<{ wallMs: number; clientCpuMs: number; serverCpuMs: number }> {
+async function measure(
+  samples: number,
+  run: () => Promise<void>,
+  server: () => number = () => 0,
+): Promise<{ wallMs: number; clientCpuMs: number; eventLoopCpuMs: number; serverCpuMs: number }> {
   const wall0 = performance.now();
   const cpu0 = selfCpuMs();
+  const main0 = mainThreadCpuMs();
   const srv0 = server();
   for (let i = 0; i < samples; i++) await run();
   const wallMs = (performance.now() - wall0) / samples;
   const clientCpuMs = (selfCpuMs() - cpu0) / samples;
+  const eventLoopCpuMs = (mainThreadCpuMs() - main0) / samples;
   const serverCpuMs = (server() - srv0) / samples;
-  return { wallMs: round(wallMs), clientCpuMs: round(clientCpuMs), serverCpuMs: round(serverCpuMs) };
+  return { wallMs: round(wallMs), clientCpuMs: round(clientCpuMs), eventLoopCpuMs: round(eventLoopCpuMs), serverCpuMs: round(serverCpuMs) };
 }
 
 const [db, bao] = await Promise.all([startPostgres(), startOpenBao({ mode: 'dev' })]);
@@ -78,6 +98,24 @@ try {
     await c.query('SELECT 1');
     await c.end();
   }, serverCpu);
+
+  // The same connection's server side by phase: the backend's own CPU once it answered the
+  // verify query on the users table (authentication, start-up, catalog loads), then what its
+  // exit adds once reaped, and the postmaster's own share (fork, reaping).
+  let backendLiveMs = 0;
+  const pm0 = procCpuMs(postmaster);
+  const login = await measure(SAMPLES, async () => {
+    const c = new pg.Client(settings);
+    await c.connect();
+    await c.query('SELECT id, title, name FROM users WHERE id = 1');
+    // pg's Client keeps the backend's pid from BackendKeyData (not in its type declarations).
+    backendLiveMs += runtimeMs((c as unknown as { processID: number }).processID);
+    await c.end();
+  }, serverCpu);
+  const pm1 = procCpuMs(postmaster);
+  const backendStartMs = round(backendLiveMs / SAMPLES);
+  const backendExitMs = round(login.serverCpuMs - backendStartMs);
+  const postmasterMs = round((pm1.own - pm0.own) / SAMPLES);
 
   // The bench's query on one open connection, for scale (server CPU of a live backend is
   // not reaped yet: read it from the probe backend itself).
@@ -112,6 +150,9 @@ try {
   const perQueryCpu = queries.clientCpuMs + queries.serverCpuMs;
   console.log(`client PBKDF2 (WebCrypto, 4096 iterations): ${pbkdf2.wallMs} ms wall, ${pbkdf2.clientCpuMs} ms CPU (thread pool)`);
   console.log(`one connection (connect + SELECT 1 + end): ${connect.wallMs} ms wall; CPU client ${connect.clientCpuMs} ms, server ${connect.serverCpuMs} ms`);
+  console.log(
+    `one login by phase (connect + the bench's verify query + end): event loop ${login.eventLoopCpuMs} ms of client ${login.clientCpuMs} ms; backend start-up and first query ${backendStartMs} ms, its exit ${backendExitMs} ms, postmaster ${postmasterMs} ms`,
+  );
   console.log(`one query on an open connection: ${queries.wallMs} ms wall; CPU client ${queries.clientCpuMs} ms, server ${queries.serverCpuMs} ms`);
   console.log(`one lease issued + revoked: ${issue.wallMs} ms wall; CPU OpenBao ${baoCpuPerLease} ms, PostgreSQL ${issue.serverCpuMs} ms, client ${issue.clientCpuMs} ms`);
   console.log(`a connection costs the CPU of ${round(perConnectionCpu / perQueryCpu, 0)} queries; PBKDF2 is ${round((100 * pbkdf2.clientCpuMs) / perConnectionCpu, 0)}% of it`);
@@ -121,6 +162,7 @@ try {
       samples: SAMPLES,
       clientPbkdf2: pbkdf2,
       connection: connect,
+      loginPhases: { clientEventLoopCpuMs: login.eventLoopCpuMs, clientCpuMs: login.clientCpuMs, backendStartCpuMs: backendStartMs, backendExitCpuMs: backendExitMs, postmasterCpuMs: postmasterMs },
       query: queries,
       leaseIssueRevoke: { wallMs: issue.wallMs, openBaoCpuMs: baoCpuPerLease, postgresCpuMs: issue.serverCpuMs, clientCpuMs: issue.clientCpuMs },
       connectionCpuInQueries: round(perConnectionCpu / perQueryCpu, 1),

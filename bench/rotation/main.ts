@@ -7,7 +7,9 @@
 // has drained and closed (the pool hands the old credentials back to the source).
 // Window queries are also split at the swap (before: the new pool logs in; after: the
 // old one drains and closes), with the event loop's lag, to show where the time goes;
-// bench/rotation/breakdown.ts prices the pieces (a login, a query, a lease) in CPU.
+// bench/rotation/breakdown.ts prices the pieces (a login, a query, a lease) in CPU. Each window
+// query is also attributed to what the pool's driver did meanwhile (trace.ts: a login, closing
+// the old pool, or neither), with how many of them took over twice the steady p99.
 // Prints readable lines, then one JSON line.
 //   node --import tsx --conditions=rotor-source bench/rotation/main.ts   (BENCH_ROTATIONS: fewer for a quick look)
 import { createHistogram, performance } from 'node:perf_hooks';
@@ -18,6 +20,7 @@ import { VaultClient } from '@rotor/vault-client';
 import { startOpenBao, startPostgres } from '@rotor/testbed';
 import { RotatingPool, VaultLeaseSource } from '@rotor/db-credentials';
 import { setUpAppRole, setUpSeed } from '../../packages/db-credentials/test/fixtures.ts';
+import { DriverTrace, type Overlap } from './trace.ts';
 
 const LOOPS = 8;
 /** Offered load: below saturation, like a service with headroom, so latency shows the rotation's cost, not queueing. */
@@ -74,7 +77,13 @@ class Load {
   /** Window queries by phase: before the swap (the new pool logs in), after it (the old one drains and ends). */
   readonly opening = new Histogram();
   readonly draining = new Histogram();
+  /** Window queries by what overlapped them, and how many of each were slow (over `slowMs`). */
+  readonly overlap = { login: new Histogram(), swap: new Histogram(), closing: new Histogram(), quiet: new Histogram() };
+  readonly slow = { login: 0, swap: 0, closing: 0, quiet: 0 };
+  slowMs = Number.POSITIVE_INFINITY;
   swapped: () => boolean = () => false;
+  /** When a query first ran on the new pool in the open window (its first round: fresh connections). */
+  swapSeenAt: number | undefined;
   failed = 0;
   firstError: string | undefined;
   windowOpen = false;
@@ -82,7 +91,7 @@ class Load {
   #stopped = false;
   readonly #loops: Promise<void>[] = [];
 
-  constructor(pool: RotatingPool) {
+  constructor(pool: RotatingPool, trace: DriverTrace) {
     for (let i = 0; i < LOOPS; i++) {
       this.#loops.push(
         (async () => {
@@ -93,14 +102,23 @@ class Load {
             if (due > now) await delay(due - now);
             const inWindow = this.windowOpen;
             const afterSwap = inWindow && this.swapped();
+            const overlapped = trace.begin();
             const start = performance.now();
+            if (afterSwap) this.swapSeenAt ??= start;
             try {
               await pool.query('SELECT id, title, name FROM users WHERE id = $1', [(n % 2) + 1]);
               if (this.recording) {
                 const ms = performance.now() - start;
                 this.all.add(ms);
                 (inWindow ? this.inWindows : this.outsideWindows).add(ms);
-                if (inWindow) (afterSwap ? this.draining : this.opening).add(ms);
+                if (inWindow) {
+                  (afterSwap ? this.draining : this.opening).add(ms);
+                  const driver: Overlap = overlapped();
+                  // Not a login: the first round after the swap (each loop's first query on a fresh connection), or else what the driver did.
+                  const by = driver !== 'login' && afterSwap && start - (this.swapSeenAt ?? start) < 1000 / RATE_PER_LOOP ? 'swap' : driver;
+                  this.overlap[by].add(ms);
+                  if (ms > this.slowMs) this.slow[by]++;
+                }
               }
             } catch (err) {
               this.failed++;
@@ -127,17 +145,18 @@ try {
   const root = await setUpSeed(db, bao, { 'steady-role': { defaultTtl: '1h', maxTtl: '24h' }, 'bench-role': { defaultTtl: '2s', maxTtl: '2s' } });
   const approle = await setUpAppRole(root, 'app');
   const vault = new VaultClient({ address: bao.address });
-  const service = async (role: string): Promise<{ source: VaultLeaseSource; pool: RotatingPool }> => {
+  const service = async (role: string, trace: DriverTrace): Promise<{ source: VaultLeaseSource; pool: RotatingPool }> => {
     const source = new VaultLeaseSource({ vault, login: { method: 'approle', ...approle }, role });
     await source.start();
-    const pool = new RotatingPool({ source, pg: { host: db.host, port: db.port, database: 'postgres', max: LOOPS }, verifyQuery: 'SELECT id, title, name FROM users WHERE id = 1' });
+    const pool = new RotatingPool({ source, driver: trace.driver({ host: db.host, port: db.port, database: 'postgres', max: LOOPS }), verifyQuery: 'SELECT id, title, name FROM users WHERE id = 1' });
     await pool.start();
     return { source, pool };
   };
 
   // Steady state: no rotation.
-  const steadySvc = await service('steady-role');
-  const steadyLoad = new Load(steadySvc.pool);
+  const steadyTrace = new DriverTrace();
+  const steadySvc = await service('steady-role', steadyTrace);
+  const steadyLoad = new Load(steadySvc.pool, steadyTrace);
   await delay(2_000);
   steadyLoad.recording = true;
   const steadyStart = performance.now();
@@ -151,8 +170,10 @@ try {
   console.log(`steady: ${steady.qps} queries/s, p50 ${steady.p50Ms} ms, p99 ${steady.p99Ms} ms (${LOOPS} loops offering ${LOOPS * RATE_PER_LOOP}/s, ${STEADY_MS / 1000} s)`);
 
   // Rotations under the same load.
-  const { source, pool } = await service('bench-role');
-  const load = new Load(pool);
+  const trace = new DriverTrace();
+  const { source, pool } = await service('bench-role', trace);
+  const load = new Load(pool, trace);
+  load.slowMs = TARGETS.rotationP99VsSteady * steady.p99Ms;
   let rotations = 0;
   let latest = source.current().username;
   const windowsMs: number[] = [];
@@ -162,6 +183,7 @@ try {
     rotations++;
     latest = creds.username;
     windowStart = performance.now();
+    load.swapSeenAt = undefined;
     load.windowOpen = true;
   });
   // Where a window's time goes, seen from this process: how late the 5 ms watcher runs
@@ -231,9 +253,16 @@ try {
     windowSamples: { opening: lag.opening.count, draining: lag.draining.count },
     queryP99Ms: { opening: load.opening.percentile(99), draining: load.draining.percentile(99) },
     queries: { opening: load.opening.count, draining: load.draining.count },
+    byOverlap: Object.fromEntries(
+      (['login', 'swap', 'closing', 'quiet'] as const).map((by) => [by, { queries: load.overlap[by].count, p99Ms: load.overlap[by].percentile(99), slow: load.slow[by] }]),
+    ),
+    slowOverMs: +load.slowMs.toFixed(3),
+    slowPerWindow: +(Object.values(load.slow).reduce((a, b) => a + b, 0) / Math.max(1, windowsMs.length)).toFixed(2),
+    loginMsP50: +percentile(trace.loginMs, 50).toFixed(2),
     queuedShare: { inWindows: +(waiting.inWindows / Math.max(1, waiting.samplesIn)).toFixed(4), outside: +(waiting.outside / Math.max(1, waiting.samplesOut)).toFixed(4) },
   };
   console.log(`event-loop lag p99 (5 ms timer): in windows ${diagnostics.eventLoopLagP99Ms.inWindows} ms, outside ${diagnostics.eventLoopLagP99Ms.outside} ms; share of time a query waits for a connection: in windows ${diagnostics.queuedShare.inWindows}, outside ${diagnostics.queuedShare.outside}`);
+  console.log(`window queries by what overlapped them (slow: over ${diagnostics.slowOverMs} ms): ${Object.entries(diagnostics.byOverlap).map(([by, o]) => `${by} ${o.queries} (p99 ${o.p99Ms} ms, ${o.slow} slow)`).join(', ')}`);
   console.log(`failed queries: ${failed}${load.firstError ?? steadyLoad.firstError ? ` (first: ${load.firstError ?? steadyLoad.firstError})` : ''}`);
   console.log(`RSS before/after ${ROTATIONS} rotations: ${rssBefore.toFixed(1)} / ${rssAfter.toFixed(1)} MiB (heap used ${heapBefore.toFixed(1)} / ${heapAfter.toFixed(1)} MiB)`);
   const p99Ratio = inWindows.p99Ms / steady.p99Ms;
