@@ -13,23 +13,45 @@ interface ObjectSchema {
   properties?: Record<string, { type?: unknown }>;
 }
 
-/** Converts integer fields written as canonical decimals; leaves anything else for the check to reject. */
-function convertText(schema: TSchema, value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const properties = (schema as ObjectSchema).properties ?? {};
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const [key, field] of Object.entries(properties)) {
-    const raw = out[key];
-    if (field.type === 'integer' && typeof raw === 'string' && DECIMAL_INTEGER.test(raw)) out[key] = Number(raw);
-  }
-  return out;
+type Converter = (value: unknown) => unknown;
+
+/**
+ * Converts integer fields written as canonical decimals; leaves anything else for the check
+ * to reject. The integer fields are found once per schema, not per request.
+ */
+function textConverter(schema: TSchema): Converter {
+  const integerKeys = Object.entries((schema as ObjectSchema).properties ?? {})
+    .filter(([, field]) => field.type === 'integer')
+    .map(([key]) => key);
+  return (value) => {
+    if (typeof value !== 'object' || value === null) return value;
+    let out: Record<string, unknown> | undefined;
+    for (const key of integerKeys) {
+      const raw = (value as Record<string, unknown>)[key];
+      if (typeof raw === 'string' && DECIMAL_INTEGER.test(raw)) {
+        out ??= { ...(value as Record<string, unknown>) };
+        out[key] = Number(raw);
+      }
+    }
+    return out ?? value;
+  };
+}
+
+/** Whether a schema declares a default anywhere: only then is Value.Default worth its walk per request. */
+function declaresDefault(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return false;
+  return Object.hasOwn(schema, 'default') || Object.values(schema).some(declaresDefault);
 }
 
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const validator = Compile(schema);
+  const errors = (value: unknown) => ({ error: validator.Errors(value) as unknown as FastifySchemaValidationError[] });
+  if (httpPart === 'body') return (input: unknown) => (validator.Check(input) ? { value: input } : errors(input));
+  const convert = textConverter(schema);
+  const withDefaults = declaresDefault(schema);
   return (input: unknown) => {
-    const value = httpPart === 'body' ? input : convertText(schema, input);
-    if (validator.Check(value)) return { value: httpPart === 'body' ? value : Value.Default(schema, value) };
-    return { error: validator.Errors(value) as unknown as FastifySchemaValidationError[] };
+    const value = convert(input);
+    if (!validator.Check(value)) return errors(value);
+    return { value: withDefaults ? Value.Default(schema, value) : value };
   };
 };
