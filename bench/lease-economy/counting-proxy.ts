@@ -22,14 +22,26 @@ export function operationOf(path: string): Operation {
 export interface CountingProxy {
   address: string;
   counts: Map<Operation, number>;
+  /** The same counts per Vault token (one per login: per replica), keyed by the token's position, never the token. */
+  byClient: Map<string, Map<Operation, number>>;
   close(): Promise<void>;
 }
 
 export async function startCountingProxy(target: URL): Promise<CountingProxy> {
   const counts = new Map<Operation, number>();
+  const byClient = new Map<string, Map<Operation, number>>();
+  const clientIds = new Map<string, string>();
   const server: Server = createServer((req, res) => {
     const op = operationOf(req.url ?? '/');
     counts.set(op, (counts.get(op) ?? 0) + 1);
+    const token = req.headers['x-vault-token'];
+    if (typeof token === 'string' && token !== '') {
+      let id = clientIds.get(token);
+      if (id === undefined) clientIds.set(token, (id = `client-${clientIds.size}`));
+      const mine = byClient.get(id) ?? new Map<Operation, number>();
+      mine.set(op, (mine.get(op) ?? 0) + 1);
+      byClient.set(id, mine);
+    }
     const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
@@ -43,6 +55,7 @@ export async function startCountingProxy(target: URL): Promise<CountingProxy> {
   return {
     address: `http://127.0.0.1:${port}`,
     counts,
+    byClient,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

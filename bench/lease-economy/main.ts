@@ -57,6 +57,7 @@ try {
   const results = [];
   for (const replicas of REPLICAS) {
     proxy.counts.clear();
+    proxy.byClient.clear();
     const current: Fleet =
       MODE === 'agent' ? new AgentFleet({ binary: bao.binary, vaultAddress: proxy.address, login: approle, shutdown: SHUTDOWN, deleteEveryMs: RAMP_MS_PER_REPLICA }) : new DirectFleet(proxy.address, approle, ROLE);
     fleet = current;
@@ -115,6 +116,13 @@ try {
     }
     const seconds = (performance.now() - began) / 1000;
     const during = new Map(proxy.counts);
+    // How evenly the replicas asked: per token that asked for a lease, its leases and renewals.
+    const clients = [...proxy.byClient.values()].filter((c) => (c.get('issue') ?? 0) > 0);
+    const spread = (op: Operation): { min: number; median: number; max: number } => {
+      const n = clients.map((c) => c.get(op) ?? 0).sort((a, b) => a - b);
+      return { min: n[0] ?? 0, median: n[Math.floor(n.length / 2)] ?? 0, max: n.at(-1) ?? 0 };
+    };
+    const perClient = { clients: clients.length, issue: spread('issue'), renew: spread('renew') };
     proxy.counts.clear();
     const stopBegan = performance.now();
     const { shutdownFailures } = await current.stop();
@@ -140,6 +148,7 @@ try {
       ...(firstStartError === undefined ? {} : { firstStartError }),
       perReplicaPerTtl: { leasesIssued: per('issue'), renewals: per('renew'), revocations: per('revoke'), logins: per('login'), tokenRenewals: per('token-renew') },
       totals: Object.fromEntries(during),
+      perClient,
       vaultRequestsPerSecond: round(requests / seconds, 1),
       vaultPeakRssMiB: round(peakRss, 1),
       ...(MODE === 'agent'
