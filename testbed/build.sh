@@ -53,12 +53,12 @@ build() {
     return
   fi
   echo "testbed: $step building $desc ..."
+  prefetch
 
   local start=$SECONDS cpu0 tmp
   cpu0=$(cpu_seconds)
   tmp=$(mktemp -d "$cache/.build-$name.XXXXXX")
-  # shellcheck disable=SC2064 # expand now: the trap outlives this function's locals
-  trap "rm -rf '$tmp'" EXIT
+  build_tmp=$tmp
   local flags=(-trimpath "-ldflags=-s -w $extra")
   [[ -z $tags ]] || flags+=("-tags=$tags")
   local src=$dir
@@ -83,10 +83,33 @@ build() {
   done
   rm -rf "$tmp"
   [[ -z $patch ]] || rm -rf "$src"
-  trap - EXIT
+  build_tmp=""
   echo "$key" > "$stamp"
   echo "testbed: $step built $name in $((SECONDS - start)) s, $(($(cpu_seconds) - cpu0)) s CPU (${sizes#, })"
 }
+
+# A cold build spends much of its time waiting on module downloads (network, not CPU).
+# At the first target to build, one background job downloads the modules of every
+# target still to come, in build order, so later targets find them while earlier ones
+# compile. Best effort: a failed download is retried (and reported) by the build itself.
+prefetch_pid="" prefetch_log="$cache/.prefetch.log"
+prefetch() {
+  [[ -z $prefetch_pid ]] || return 0
+  local dirs=() t d
+  for t in "${targets[@]}"; do
+    d=$(module_dir "$t")
+    [[ " ${dirs[*]} " == *" $d "* ]] || dirs+=("$d")
+  done
+  (for d in "${dirs[@]}"; do go -C "$here/$d" mod download || true; done) >"$prefetch_log" 2>&1 &
+  prefetch_pid=$!
+}
+
+build_tmp=""
+on_exit() {
+  [[ -z $build_tmp ]] || rm -rf "$build_tmp"
+  [[ -z $prefetch_pid ]] || { pkill -P "$prefetch_pid" 2>/dev/null; kill "$prefetch_pid" 2>/dev/null; } || true
+}
+trap on_exit EXIT
 
 # CPU seconds (user + system) of every finished child of this shell so far: a
 # build's CPU time, unlike its wall time, hardly depends on what else runs.
@@ -132,6 +155,16 @@ prometheus_version() {
   v=${v#v0.}
   minor=${v%%.*}
   echo "$((minor / 100)).$((minor % 100)).${v#*.}"
+}
+
+# The Go module (a directory of testbed/) that builds TARGET.
+module_dir() {
+  case $1 in
+    openbao | kube | kustomize | runc | prometheus) echo "$1" ;;
+    containerd | cni) echo containerd ;;
+    coredns | kube-router) echo addons ;;
+    alertmanager) echo prometheus ;;
+  esac
 }
 
 describe() {
@@ -201,4 +234,6 @@ for target in "${targets[@]}"; do
       ;;
   esac
 done
+# Every module was needed by some build above, so this is at most a moment.
+[[ -z $prefetch_pid ]] || wait "$prefetch_pid" || true
 echo "testbed: ${#targets[@]} targets ready in $((SECONDS - total_start)) s, $(cpu_seconds) s CPU ($cache)"
