@@ -1,7 +1,7 @@
 // The fastify + plain pg.Pool contender of bench/http: users-api's framework and query with
 // no credential rotation (a fixed login), no metrics and no logging, so that users-api's
 // ratio to it shows what Rotor's pool and instrumentation cost.
-//   DATABASE_URL=postgresql://... PORT=0 POOL_MAX=10 node --import tsx fastify-server.ts
+//   DATABASE_URL=postgresql://... PORT=0 POOL_MAX=10 node fastify-server.ts
 import Fastify from 'fastify';
 import pg from 'pg';
 

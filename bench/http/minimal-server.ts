@@ -1,6 +1,6 @@
 // The Node floor for bench/http: node:http + pg doing exactly users-api's
 // GET /users/:id query, with no framework, validation or metrics.
-//   DATABASE_URL=postgresql://... PORT=0 POOL_MAX=10 node --import tsx minimal-server.ts
+//   DATABASE_URL=postgresql://... PORT=0 POOL_MAX=10 node minimal-server.ts
 import { createServer } from 'node:http';
 import pg from 'pg';
 
