@@ -52,7 +52,7 @@ export async function runClusterDemo(ctx: DemoContext): Promise<ClusterFigures> 
     installFromDocs({ repo: REPO_ROOT, env, overlay: OVERLAY, only, diagnose: { node, namespaces: ['vault', 'db', 'app'] }, onStep: (name, run) => narrator.info(`docs/operations.md step "${name}" done in ${seconds(run.elapsedMs)}`) });
 
   narrator.step(1, 'Vault Admin', 'deploy Vault (raft HA) and the auto-unsealer');
-  await docs(['namespaces', 'secrets', 'apply']);
+  await docs(['namespaces', 'secrets', 'tls', 'apply']);
   started = performance.now();
   const vault = await waitForVaultUnsealed(node, kubectl, 10 * MINUTE);
   const vaultReadyMs = performance.now() - started;

@@ -66,6 +66,8 @@ describe('scaffoldService', () => {
     // Over TLS, trusting the CA of the namespace's vault-ca Secret: the agent by annotation, direct mode by VAULT_CACERT.
     assert.deepEqual([direct.env.VAULT_ADDR, direct.env.VAULT_CACERT], ['https://vault-active.vault.svc:8200', '/etc/rotor/vault-ca/ca.crt']);
     for (const agent of [init, sidecar]) assert.deepEqual([agent.a['vault.hashicorp.com/tls-secret'], agent.a['vault.hashicorp.com/ca-cert']], ['vault-ca', '/vault/tls/ca.crt']);
+    // PostgreSQL serves TLS only: every mode verifies it with the same CA, mounted from vault-ca.
+    for (const mode of [init, sidecar, direct]) assert.equal(mode.env.DB_SSLROOTCERT, '/etc/rotor/vault-ca/ca.crt');
     assert.match(scaffoldService(input({ mode: 'direct' }), template).vault.policyHcl, /sys\/leases\/revoke/);
     const kinds = (mode: ScaffoldInput['mode']) => scaffoldService(input({ mode }), template).kubernetes.map((o) => o.kind);
     assert.deepEqual(kinds('init-container'), ['ServiceAccount', 'Role', 'RoleBinding', 'Service', 'Deployment', 'PodDisruptionBudget', 'NetworkPolicy']);

@@ -107,7 +107,10 @@ function policyHcl(input: ScaffoldInput, names: ScaffoldNames): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The Secret with Vault's CA in the service's namespace, and where direct mode mounts it. */
+/**
+ * The Secret with the deployment's CA in the service's namespace, and where the service mounts it:
+ * the CA signs PostgreSQL's certificate (every mode verifies it) as well as Vault's (direct mode).
+ */
 const VAULT_CA_SECRET = 'vault-ca';
 const VAULT_CA_MOUNT = '/etc/rotor/vault-ca';
 
@@ -194,7 +197,7 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
             serviceAccountName: names.serviceAccount,
             terminationGracePeriodSeconds: 40,
             securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-            ...(input.mode === 'direct' ? { volumes: [{ name: VAULT_CA_SECRET, secret: { secretName: VAULT_CA_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } : {}),
+            volumes: [{ name: VAULT_CA_SECRET, secret: { secretName: VAULT_CA_SECRET, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
             containers: [
               {
                 name: input.name,
@@ -204,10 +207,12 @@ export function scaffoldService(input: ScaffoldInput, shippedTemplate: string): 
                   { name: 'DB_HOST', value: 'postgres.db.svc' },
                   { name: 'DB_PORT', value: '5432' },
                   { name: 'DB_NAME', value: 'postgres' },
+                  // PostgreSQL serves TLS only: verified against the deployment's CA and DB_HOST (verify-full).
+                  { name: 'DB_SSLROOTCERT', value: `${VAULT_CA_MOUNT}/ca.crt` },
                   ...credentialsEnv,
                   ...evictionEnv,
                 ],
-                ...(input.mode === 'direct' ? { volumeMounts: [{ name: VAULT_CA_SECRET, mountPath: VAULT_CA_MOUNT, readOnly: true }] } : {}),
+                volumeMounts: [{ name: VAULT_CA_SECRET, mountPath: VAULT_CA_MOUNT, readOnly: true }],
                 ports: [{ name: 'http', containerPort: input.port }],
                 readinessProbe: { httpGet: { path: '/readyz', port: input.port }, periodSeconds: 2, failureThreshold: 1 },
                 livenessProbe: { httpGet: { path: '/healthz', port: input.port }, periodSeconds: 10 },
