@@ -187,15 +187,18 @@ try {
   const contenders: Contender[] = [];
   const contender = async (name: string, label: string, script: string, env: (port: number) => Record<string, string>): Promise<void> => {
     const port = await freePort();
-    const server = await startChild(fileURLToPath(new URL(script, import.meta.url)), env(port), port);
+    const server = await startChild(script.startsWith('/') ? script : fileURLToPath(new URL(script, import.meta.url)), env(port), port);
     stops.push(() => server.stop());
     const generator = startGenerator();
     stops.push(() => generator.stop());
     contenders.push({ name, label, port, server, generator, rounds: [], serverCpuMs: 0, peakRssMiB: 0 });
   };
-  // users-api's dist/ must be today's source: an incremental build, quick when up to date.
-  execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-b', fileURLToPath(new URL('../../services/users-api', import.meta.url))], { stdio: 'inherit' });
-  await contender('usersApi', 'users-api', '../../services/users-api/dist/src/main.js', (port) => ({
+  // users-api's dist/ must be its checkout's source: an incremental build (that checkout's tsc),
+  // quick when up to date. BENCH_USERS_API_CHECKOUT measures another checkout's users-api (an
+  // earlier commit, with its own node_modules) against the same contenders: a before/after.
+  const checkout = process.env.BENCH_USERS_API_CHECKOUT ?? fileURLToPath(new URL('../..', import.meta.url));
+  execFileSync(process.execPath, [createRequire(join(checkout, 'package.json')).resolve('typescript/bin/tsc'), '-b', join(checkout, 'services/users-api')], { stdio: 'inherit' });
+  await contender('usersApi', 'users-api', join(checkout, 'services/users-api/dist/src/main.js'), (port) => ({
     CREDENTIALS_MODE: 'static', DB_USER: username, DB_PASSWORD: password, DB_HOST: db.host, DB_PORT: String(db.port), DB_POOL_MAX: String(CONNECTIONS),
     HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DELAY_MS: '0', LOG_LEVEL: 'error',
   }));
