@@ -508,7 +508,10 @@ describe('the seed walkthrough on a real Kubernetes node', { timeout: 45 * MINUT
     const onVolume = snapshotFiles(volumeDir(node, 'vault-snapshots'));
     assert.deepEqual(onVolume.find((f) => f.name === saved[1]), { name: saved[1], bytes: Number(saved[2]) }, `the snapshot on the PVC, as large as the job said: ${JSON.stringify(onVolume)}`);
     assert.ok(onVolume.every((f) => f.bytes > 0), 'no empty snapshot');
-    log(`raft snapshot: ${saved[1]}, ${saved[2]} bytes`);
+    // A fresh pod may meet Vault unreachable for a moment (kube-router programs its NetworkPolicy
+    // rules after the pod starts): the script's login retries are logged lines, counted here.
+    const loginRetries = (run?.output ?? '').match(/login failed \(try \d+ of 10\)/g)?.length ?? 0;
+    log(`raft snapshot: ${saved[1]}, ${saved[2]} bytes, ${loginRetries} login retries`);
     // Its own identity, no token given: the pod has no BAO_TOKEN, and Vault's audit shows the snapshot
     // read under the kubernetes role vault-snapshot with the policy raft-snapshot, never root.
     const jobPod = JSON.parse(await node.kubectl(['-n', 'vault', 'get', 'pods', '-l', 'job-name=vault-raft-snapshot-manual', '-o', 'json'])) as { items: { spec: { containers: { env?: { name: string }[] }[] } }[] };
