@@ -1,15 +1,17 @@
 // Leader failover on a real 3-node OpenBao raft cluster (the testbed's, kept unsealed by the
 // unsealer), under a read and a write loop: the active node is killed (SIGKILL), then measured
 // are the time to a new active node and to the first successful write after the kill. The node
-// comes back (unsealed by the unsealer) before the next round. Target: ≤ 3 s to the first write.
+// comes back (unsealed by the unsealer) before the next round, and each round's kill waits for a
+// settled cluster (see settled()). Target: ≤ 3 s to the first write.
 // Prints readable lines, then one JSON line.
 //   node --import tsx --conditions=rotor-source bench/failover/main.ts   (BENCH_ROUNDS, default 5)
+// BENCH_LOG_DIR=<dir> keeps the nodes' OpenBao logs there (each round's kill time is printed in UTC).
 import { performance } from 'node:perf_hooks';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startOpenBaoCluster, waitFor, vaultAdmin, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
+import { archiveServerLogs, startOpenBaoCluster, waitFor, vaultAdmin, type OpenBaoCluster, type OpenBaoNode } from '@rotor/testbed';
 import { VaultClient } from '@rotor/vault-client';
 import { FileKeyStore, StaticDiscovery, Unsealer } from '@rotor/unsealer';
 import { setRaftPerformanceMultiplier } from '../common/servers.ts';
@@ -36,12 +38,18 @@ async function active(nodes: readonly OpenBaoNode[]): Promise<OpenBaoNode | unde
   return nodes.find((_, i) => health[i]?.status === 200);
 }
 
+/** When each running node was first seen unsealed (cleared when it is killed). */
+const unsealedAt = new Map<OpenBaoNode, number>();
+
 async function healthy(cluster: OpenBaoCluster): Promise<OpenBaoNode> {
   let leader: OpenBaoNode | undefined;
   await waitFor(
     'all unsealed, one active',
     async () => {
       const health = await Promise.all(cluster.nodes.map((n) => client(n.address).sys.health().catch(() => undefined)));
+      cluster.nodes.forEach((n, i) => {
+        if (health[i] && !health[i].sealed && !unsealedAt.has(n)) unsealedAt.set(n, performance.now());
+      });
       leader = cluster.nodes.find((_, i) => health[i]?.status === 200);
       return health.every((h) => h && !h.sealed) && health.filter((h) => h?.status === 200).length === 1 ? true : undefined;
     },
@@ -104,7 +112,61 @@ async function ready(cluster: OpenBaoCluster, token: string): Promise<OpenBaoNod
   return leader;
 }
 
+/** raft's performance_multiplier in a node's config file (OpenBao's default, 5, when unset). */
+function performanceMultiplier(node: OpenBaoNode): number {
+  const match = /performance_multiplier = (\d+)/.exec(readFileSync(join(dirname(node.dataDir), 'config.hcl'), 'utf8'));
+  return match ? Number(match[1]) : 5;
+}
+
+interface AutopilotState {
+  healthy: boolean;
+  leader: string;
+  servers: Record<string, { healthy: boolean }>;
+}
+
+/**
+ * A failover in production starts from a settled cluster; a round's kill waits for one (the measured
+ * interval still starts at the SIGKILL):
+ * - every node past raft's startup timeouts: OpenBao runs a node's raft with 3× the heartbeat and
+ *   election timeouts from its unseal until it is candidate or leader, or 3 to 6 heartbeat timeouts
+ *   (1 s × performance_multiplier each) have passed (physical/raft SetupCluster). A follower with a
+ *   leader rejects (pre-)votes, so a survivor that has just come back, still on the 3× timeout, holds
+ *   the election up until it notices the loss itself: every other round took ~2 s more.
+ * - autopilot healthy and every server healthy (alive, in contact, its log within autopilot's
+ *   trailing-logs bound of the leader's; the last indexes autopilot reports for followers come from
+ *   their periodic heartbeats and trail the leader's by a few hundred under the write loop, so a
+ *   tighter bound on them would never hold).
+ */
+async function settled(cluster: OpenBaoCluster, token: string): Promise<OpenBaoNode> {
+  const startupWindowMs = (node: OpenBaoNode): number => 6_000 * performanceMultiplier(node) + 100;
+  const deadline = performance.now() + 180_000;
+  for (let last = 'no answer yet'; ; ) {
+    if (performance.now() > deadline) throw new Error(`the cluster did not settle: autopilot state ${last}`);
+    const leader = await ready(cluster, token);
+    const pending = cluster.nodes.map((n) => (unsealedAt.get(n) ?? performance.now()) + startupWindowMs(n) - performance.now()).filter((ms) => ms > 0);
+    if (pending.length > 0) {
+      await delay(Math.max(...pending));
+      continue;
+    }
+    let state: AutopilotState | undefined;
+    try {
+      const body = await client(leader.address, token).request<{ data?: AutopilotState }>('GET', 'sys/storage/raft/autopilot/state');
+      state = body?.data;
+    } catch {
+      state = undefined;
+    }
+    last = JSON.stringify(state);
+    const servers = Object.values(state?.servers ?? {});
+    if (state?.healthy && servers.length === cluster.nodes.length && servers.every((s) => s.healthy)) return leader;
+    await delay(200);
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-failover-'));
+if (process.env.BENCH_LOG_DIR) {
+  mkdirSync(process.env.BENCH_LOG_DIR, { recursive: true });
+  archiveServerLogs(process.env.BENCH_LOG_DIR);
+}
 const cluster = await startOpenBaoCluster({ nodes: 3 });
 const keyStore = new FileKeyStore(join(dir, 'keys.json'));
 const unsealer = new Unsealer({ discovery: new StaticDiscovery(cluster.nodes.map((n) => n.address)), keyStore });
@@ -123,10 +185,13 @@ try {
   const rounds: { killed: string; newActiveMs: number; firstWriteMs: number; firstReadMs: number }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     await delay(1_000);
+    leader = await settled(cluster, token);
     const killed = leader;
     const survivors = cluster.nodes.filter((n) => n !== killed);
     const t0 = performance.now();
+    const killedAt = new Date().toISOString();
     await killed.kill();
+    unsealedAt.delete(killed);
     let newActiveMs = Number.NaN;
     await waitFor(
       'a new active node',
@@ -141,7 +206,7 @@ try {
     const current = load;
     await waitFor('a write after the kill', () => Promise.resolve(current.lastWriteOk > t0 && current.lastReadOk > t0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
     rounds.push({ killed: killed.id, newActiveMs: Math.round(newActiveMs), firstWriteMs: Math.round(load.lastWriteOk - t0), firstReadMs: Math.round(load.lastReadOk - t0) });
-    console.log(`round ${r + 1}: killed ${killed.id}; new active after ${rounds.at(-1)?.newActiveMs} ms, first write after ${rounds.at(-1)?.firstWriteMs} ms, first read after ${rounds.at(-1)?.firstReadMs} ms`);
+    console.log(`round ${r + 1}: killed ${killed.id} at ${killedAt}; new active after ${rounds.at(-1)?.newActiveMs} ms, first write after ${rounds.at(-1)?.firstWriteMs} ms, first read after ${rounds.at(-1)?.firstReadMs} ms`);
     await killed.start();
     leader = await ready(cluster, token);
   }
