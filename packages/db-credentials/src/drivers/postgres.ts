@@ -44,8 +44,12 @@ class PostgresPool implements DbPool {
     this.#pool.on('error', onIdleError);
   }
 
-  async connect(): Promise<DbConnection> {
-    return new PostgresConnection(await this.#pool.connect());
+  // pg's callback form: one promise per checkout (ours) rather than pg's own, an async
+  // frame's and an await's (this is on every query's path).
+  connect(): Promise<DbConnection> {
+    return new Promise((resolve, reject) => {
+      this.#pool.connect((err, client) => (client !== undefined && err === undefined ? resolve(new PostgresConnection(client)) : reject(err ?? new Error('pg gave no client'))));
+    });
   }
 
   stats(): DbPoolStats {
